@@ -1,0 +1,301 @@
+"""`tutoring-impact`: the command line (DESIGN §10). Exit 0 on success, 1 when a gate fails (nothing
+published), 2 on bad usage or config.
+
+Examples:
+  tutoring-impact generate --students 6000 --schools 8 --seed 42 --out demo
+  tutoring-impact run --config demo/config.yml --all
+  tutoring-impact run --config demo/config.yml --cycle 2025-26-C3
+  tutoring-impact validate --config demo/config.yml --cycle 2025-26-C3
+  tutoring-impact status --config demo/config.yml [--json]
+  tutoring-impact rollback --config demo/config.yml --to 2025-26-C2/v1
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from orchestration.config import Config, ConfigError, load_config
+
+EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+
+
+def _err(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr)
+
+
+def prepare_dagster_home(config: Config) -> Path:
+    """Dagster's instance lives in <data_dir>/dagster; telemetry off; one DuckDB writer at a time."""
+    home = config.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    yml = home / "dagster.yaml"
+    text = ("telemetry:\n  enabled: false\n"
+            "concurrency:\n  pools:\n    default_limit: 1\n")
+    if not yml.is_file() or yml.read_text() != text:
+        yml.write_text(text)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+@contextmanager
+def cycle_lock(config: Config, cycle_id: str):
+    d = config.data_dir / ".locks"
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / f"{cycle_id}.lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"cycle {cycle_id} is already running in another process; wait for it to "
+                               "finish (tutoring-impact status shows the result)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _load(args) -> Config:
+    return load_config(args.config)
+
+
+# ------------------------------------------------------------------------------------------ commands
+def cmd_generate(args) -> int:
+    from orchestration.generator import generate
+    out = Path(args.out)
+    truth = generate(students=args.students, schools=args.schools, seed=args.seed, out=out,
+                     school_year=args.school_year, effect_sd=args.effect_sd)
+    cfg = load_config(out / "config.yml")
+    print(f"wrote {out / 'config.yml'} and {len(cfg.cycles)} cycle deliveries under {cfg.inbox}")
+    print(f"truth (for tests and benchmarks, never read by the pipeline): {out / 'truth.json'}")
+    return EXIT_OK
+
+
+def _cycles_with_delivery(config: Config) -> list:
+    return [c for c in config.cycles if (config.inbox / c.id).is_dir()]
+
+
+def run_cycle(config: Config, cycle_id: str) -> tuple[bool, str, str | None]:
+    """Run the Dagster job for one cycle in this process. Returns (success, run_id, version)."""
+    os.environ["TUTORING_IMPACT_CONFIG"] = str(config.path)
+    prepare_dagster_home(config)
+    import dagster as dg
+    from orchestration import definitions
+    from orchestration.publish import current_version
+    job = definitions.defs.resolve_job_def("cycle")
+    with cycle_lock(config, cycle_id):
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(partition_key=cycle_id, instance=instance, raise_on_error=False)
+    version = None
+    if result.success:
+        for ev in result.all_events:
+            if ev.event_type_value == "ASSET_MATERIALIZATION" and ev.asset_key and ev.asset_key.path == ["publication"]:
+                md = ev.event_specific_data.materialization.metadata
+                version = md["published_version"].value if "published_version" in md else current_version(config)
+    return result.success, result.run_id, version
+
+
+def _print_failure(config: Config, cycle_id: str, run_id: str) -> None:
+    report = config.published / "failures" / cycle_id / f"{run_id}.json"
+    if report.is_file():
+        doc = json.loads(report.read_text())
+        print(f"cycle {cycle_id}: FAILED at {doc['failed_stage']} — nothing published; "
+              f"published/current is unchanged", file=sys.stderr)
+        for c in doc["checks"]:
+            if c["severity"] == "error":
+                where = " ".join(x for x in (c.get("source_file") or "", c.get("column") or "") if x)
+                print(f"  ✗ {c['check']}{' [' + where + ']' if where else ''}: {c['message']}", file=sys.stderr)
+                if c.get("fix"):
+                    print(f"      fix: {c['fix']}", file=sys.stderr)
+        print(f"  report: {report.with_suffix('.html')}", file=sys.stderr)
+    else:
+        print(f"cycle {cycle_id}: FAILED (run {run_id}); nothing published. See the run in the Dagster UI "
+              f"(make ui) for the step that failed.", file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    config = _load(args)
+    if args.all:
+        cycles = _cycles_with_delivery(config)
+        if not cycles:
+            _err(f"no deliveries under {config.inbox}: put each cycle's files in inbox/<cycle_id>/")
+            return EXIT_USAGE
+    else:
+        cycles = [config.cycle(args.cycle)]
+        if not (config.inbox / args.cycle).is_dir():
+            _err(f"no delivery for {args.cycle}: expected the folder {config.inbox / args.cycle}")
+            return EXIT_USAGE
+    code = EXIT_OK
+    for c in cycles:
+        print(f"cycle {c.id} ({c.start} – {c.end}): running…", flush=True)
+        try:
+            ok, run_id, version = run_cycle(config, c.id)
+        except RuntimeError as e:
+            _err(str(e))
+            return EXIT_GATE
+        if ok:
+            print(f"cycle {c.id}: published {version}", flush=True)
+        else:
+            _print_failure(config, c.id, run_id)
+            code = EXIT_GATE
+            if args.all:
+                break
+    if code == EXIT_OK:
+        cur = config.published / "current"
+        print(f"\npublished marts: {cur}/marts_restricted.duckdb, {cur}/marts_aggregate.duckdb, {cur}/parquet/")
+        print(f"impact report:   {cur}/report.html")
+    return code
+
+
+def cmd_validate(args) -> int:
+    from expectations.gate1 import run_gate1
+    from sources.landing import land_cycle
+    config = _load(args)
+    cycle = config.cycle(args.cycle)
+    if not (config.inbox / cycle.id).is_dir():
+        _err(f"no delivery for {cycle.id}: expected the folder {config.inbox / cycle.id}")
+        return EXIT_USAGE
+    landing = land_cycle(config, cycle.id)
+    outcome = run_gate1(config, landing)
+    for f in landing.files:
+        print(f"{f.source_file}: {f.layout or 'UNRECOGNISED'} — read {f.rows_read}, loaded {f.rows_loaded}, "
+              f"quarantined {f.rows_quarantined} {json.dumps(f.quarantined_by_reason) if f.rows_quarantined else ''}")
+    for r in outcome.results:
+        if not r.success:
+            mark = "✗" if r.severity == "error" else "!"
+            print(f"  {mark} {r.severity}: {r.message}" + (f"\n      fix: {r.fix}" if r.fix else ""))
+    print(f"gate 1 {outcome.status}: {len(outcome.errors)} errors, {len(outcome.warnings)} warnings "
+          f"({len(outcome.results)} checks)")
+    return EXIT_OK if outcome.passed else EXIT_GATE
+
+
+def status_rows(config: Config) -> list[dict]:
+    from orchestration.publish import current_version, versions
+    from sources.landing import read_manifest
+    cur = current_version(config)
+    allv = versions(config)
+    rows = []
+    for c in config.cycles:
+        mine = [v for v in allv if v.startswith(c.id + "/")]
+        fails = sorted((config.published / "failures" / c.id).glob("*.json"), key=lambda p: p.stat().st_mtime) \
+            if (config.published / "failures" / c.id).is_dir() else []
+        pub_time = max(((config.published / v).stat().st_mtime for v in mine), default=0)
+        fail_time = fails[-1].stat().st_mtime if fails else 0
+        m = read_manifest(config, c.id)
+        if mine and pub_time >= fail_time:
+            state = "published"
+        elif fails:
+            state = "failed"
+        elif m:
+            state = "landed"
+        elif (config.inbox / c.id).is_dir():
+            state = "delivered"
+        else:
+            state = "waiting"
+        gates = None
+        if fails and state == "failed":
+            doc = json.loads(fails[-1].read_text())
+            gates = {g["gate"]: g["status"] for g in doc.get("gates", [])}
+        elif mine:
+            gates = _gates_from_audit(config, mine[-1])
+        rows.append({"cycle_id": c.id, "start": c.start.isoformat(), "end": c.end.isoformat(), "state": state,
+                     "published_version": mine[-1] if mine else None, "is_current": bool(mine and cur in mine),
+                     "current": cur if cur in mine else None, "gates": gates,
+                     "last_failure": fails[-1].stem if fails else None})
+    return rows
+
+
+def _gates_from_audit(config: Config, version: str) -> dict | None:
+    import duckdb
+    p = config.published / version / "parquet" / "cycle_audit.parquet"
+    if not p.is_file():
+        return None
+    r = duckdb.sql(f"select any_value(gate1_status), any_value(gate2_status) from read_parquet('{p}') "
+                   f"where published_version = '{version}'").fetchone()
+    return {"gate1": r[0], "gate2": r[1]}
+
+
+def cmd_status(args) -> int:
+    config = _load(args)
+    rows = status_rows(config)
+    if args.json:
+        print(json.dumps({"district": config["district"]["name"], "current": (config.published / "current").is_symlink()
+                          and os.readlink(config.published / "current") or None, "cycles": rows}, indent=1))
+        return EXIT_OK
+    try:
+        from rich.console import Console
+        from rich.table import Table
+        t = Table(title=f"{config['district']['name']} — {config.school_year['id']}")
+        for h in ("cycle", "dates", "state", "published version", "gates"):
+            t.add_column(h)
+        for r in rows:
+            g = ", ".join(f"{k} {v}" for k, v in (r["gates"] or {}).items())
+            t.add_row(r["cycle_id"], f"{r['start']} – {r['end']}", r["state"],
+                      (r["published_version"] or "") + (" ← current" if r["is_current"] else ""), g)
+        Console().print(t)
+    except ImportError:
+        for r in rows:
+            print(r)
+    return EXIT_OK
+
+
+def cmd_rollback(args) -> int:
+    from orchestration.publish import PublishError, publish_lock, switch_current, versions
+    config = _load(args)
+    if args.to not in versions(config):
+        _err(f"--to {args.to!r} is not a kept publication; kept: {', '.join(versions(config)) or 'none'}")
+        return EXIT_USAGE
+    with publish_lock(config):
+        try:
+            switch_current(config, args.to)
+        except PublishError as e:
+            _err(str(e))
+            return EXIT_USAGE
+    print(f"published/current → {args.to}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="tutoring-impact", description="Is tutoring moving students? A six-week "
+                                "batch pipeline over screener, SIS and tutoring-vendor extracts.",
+                                epilog=__doc__.split("Examples:")[1] and "examples:" + __doc__.split("Examples:")[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("generate", help="write a synthetic district (config, deliveries, truth.json)")
+    g.add_argument("--students", type=int, default=6000)
+    g.add_argument("--schools", type=int, default=8)
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--out", required=True)
+    g.add_argument("--school-year", default=None, help="e.g. 2025-26 (default: the last finished school year)")
+    g.add_argument("--effect-sd", type=float, default=0.20, help="true effect of adequate dosage, in SD")
+    g.set_defaults(func=cmd_generate)
+    r = sub.add_parser("run", help="run cycles: land → gate 1 → dbt → gate 2 → publish")
+    r.add_argument("--config", required=True)
+    grp = r.add_mutually_exclusive_group(required=True)
+    grp.add_argument("--cycle")
+    grp.add_argument("--all", action="store_true", help="every cycle with a delivery, in calendar order")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="gate 1 only: pre-check a delivery")
+    v.add_argument("--config", required=True)
+    v.add_argument("--cycle", required=True)
+    v.set_defaults(func=cmd_validate)
+    s = sub.add_parser("status", help="a table of cycles: state, published version, gates")
+    s.add_argument("--config", required=True)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+    b = sub.add_parser("rollback", help="point published/current at an earlier publication")
+    b.add_argument("--config", required=True)
+    b.add_argument("--to", required=True, metavar="VERSION", help="<cycle_id>/v<N>")
+    b.set_defaults(func=cmd_rollback)
+    args = p.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        _err(str(e))
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

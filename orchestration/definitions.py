@@ -1,0 +1,165 @@
+"""The Dagster code location: cycles as partitions, and the assets land → gate 1 → dbt → gate 2 → publish.
+
+The district config is named by the ``TUTORING_IMPACT_CONFIG`` environment variable (``make ui`` and
+the CLI set it); partitions come from its calendar. Gates are asset checks: gate 1 is checked inside
+the landing step (blocking: a failure stops the run before dbt), dbt's tests are checks on the dbt
+assets, and gate 2 is checked inside the publication step before anything is published.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from expectations.gate1 import run_gate1
+from expectations.gate2 import run_gate2
+from orchestration import pipeline
+from orchestration.config import ConfigError, load_config
+from orchestration.publish import publish, write_failure_report
+from orchestration.report import write_report
+from sources.contracts import TABLES
+from sources.landing import land_cycle, read_manifest
+
+CONFIG_ENV = "TUTORING_IMPACT_CONFIG"
+WRITER_POOL = "duckdb_writer"          # DuckDB files have one writer (DESIGN §10)
+
+
+def _config():
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        raise ConfigError(CONFIG_ENV, None, "the path of the district config.yml in this environment variable")
+    return load_config(path)
+
+
+CONFIG = _config()
+PARTITIONS = dg.StaticPartitionsDefinition([c.id for c in CONFIG.cycles])
+DBT = DbtProject(project_dir=pipeline.DBT_DIR, profiles_dir=pipeline.DBT_DIR)
+if not Path(DBT.manifest_path).is_file():
+    DBT.preparer.prepare(DBT)
+
+
+class Translator(DagsterDbtTranslator):
+    """Sources are the landed tables (``landing/<table>``); groups follow the dbt folders."""
+
+    def get_asset_spec(self, manifest, unique_id, project):
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest.get("sources", {}).get(unique_id) or manifest.get("nodes", {}).get(unique_id) or {}
+        if node.get("resource_type") == "source":
+            return spec.replace_attributes(key=dg.AssetKey(["landing", node["name"]]), group_name="landing")
+        fqn = node.get("fqn") or []
+        group = fqn[1] if len(fqn) > 2 else "marts"
+        return spec.replace_attributes(group_name=group)
+
+
+def _md(value):
+    return dg.MetadataValue.json(value) if isinstance(value, (dict, list)) else value
+
+
+def _gate_metadata(outcome) -> dict:
+    return {"status": outcome.status, "checks": len(outcome.results), "errors": len(outcome.errors),
+            "warnings": len(outcome.warnings),
+            "failed_checks": dg.MetadataValue.json(
+                [{"check": r.check, "severity": r.severity, "rows": r.failed_count, "file": r.source_file,
+                  "column": r.column, "message": r.message, "fix": r.fix} for r in outcome.results if not r.success])}
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["landing", t], group_name="landing", kinds={"parquet"},
+                        description=f"Landed {t}: {TABLES[t].grain}") for t in TABLES],
+    check_specs=[dg.AssetCheckSpec("gate1_sources", asset=["landing", "sessions"], blocking=True,
+                                   description="Gate 1: the delivery's files, rows, IDs, freshness, volume and "
+                                               "the GX suites of every landed table")],
+    partitions_def=PARTITIONS, name="land_delivery", pool=WRITER_POOL,
+)
+def land_delivery(context: dg.AssetExecutionContext):
+    """Read the cycle's inbox, adapt every file to the canonical tables, quarantine bad rows, and judge
+    the delivery (gate 1)."""
+    cycle = CONFIG.cycle(context.partition_key)
+    result = land_cycle(CONFIG, cycle.id, progress=context.log.info)
+    qbr = result.quarantined_by_reason()
+    for t in TABLES:
+        yield dg.MaterializeResult(asset_key=["landing", t], metadata={
+            "rows": result.rows_loaded.get(t, 0), "landing_dir": str(result.landing_dir),
+            "skipped_unchanged_inputs": result.skipped, "inputs_hash": result.inputs_hash[:16],
+            **({"quarantined_by_reason": dg.MetadataValue.json(qbr), "files": len(result.files),
+                "rows_quarantined": sum(qbr.values()), "seconds": result.seconds} if t == "sessions" else {})})
+    outcome = run_gate1(CONFIG, result)
+    meta = _gate_metadata(outcome)
+    if not outcome.passed:
+        report = write_failure_report(CONFIG, cycle.id, context.run_id, [outcome], "gate1")
+        meta["failure_report"] = dg.MetadataValue.path(str(report.with_suffix(".html")))
+    yield dg.AssetCheckResult(asset_key=["landing", "sessions"], check_name="gate1_sources", passed=outcome.passed,
+                              severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
+
+
+@dbt_assets(manifest=DBT.manifest_path, project=DBT, partitions_def=PARTITIONS, dagster_dbt_translator=Translator(),
+            pool=WRITER_POOL)
+def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """One `dbt build` of staging → intermediate → marts into this run's build database."""
+    cycle = CONFIG.cycle(context.partition_key)
+    db = pipeline.build_db_path(CONFIG, cycle, context.run_id)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    pipeline.remove_build(db)
+    os.environ.update(pipeline.dbt_env(CONFIG, db))
+    invocation = dbt.cli(pipeline.dbt_args(CONFIG, cycle), context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        from expectations.results import CheckResult, GateOutcome
+        fails = pipeline.dbt_failures(Path(invocation.target_path))
+        outcome = GateOutcome("gate2", [CheckResult(f"dbt:{f['node']}", "gate2", "error", False,
+                                                     failed_count=int(f.get("failures") or 1), engine="dbt",
+                                                     message=f"dbt {f['status']}: {f['node']} — {f['message']}",
+                                                     fix="a mart contradicts its definition or contract")
+                                         for f in fails])
+        path = write_failure_report(CONFIG, cycle.id, context.run_id, [outcome], "dbt build")
+        raise dg.Failure(description=f"dbt build failed ({len(fails)} failing nodes); report: {path}",
+                         metadata={"failure_report": dg.MetadataValue.path(str(path.with_suffix('.html')))})
+
+
+MART_KEYS = [k for k in dbt_marts.keys if k.path[-1] in __import__("orchestration.marts", fromlist=["ALL_MARTS"]).ALL_MARTS]
+
+
+@dg.asset(deps=MART_KEYS or list(dbt_marts.keys), partitions_def=PARTITIONS, group_name="publish", pool=WRITER_POOL,
+          kinds={"duckdb", "parquet"},
+          check_specs=[dg.AssetCheckSpec("gate2_marts", asset="publication", blocking=True,
+                                         description="Gate 2: mart suites, suppression, privacy and reconciliation")])
+def publication(context: dg.AssetExecutionContext):
+    """Gate 2 on the build, then publish `published/<cycle>/v<N>` and switch `current` atomically."""
+    cycle = CONFIG.cycle(context.partition_key)
+    db = pipeline.build_db_path(CONFIG, cycle, context.run_id)
+    landing = read_manifest(CONFIG, cycle.id)
+    outcome = run_gate2(CONFIG, cycle, db, landing.landing_dir, [])
+    gate1 = run_gate1(CONFIG, landing)
+    meta = _gate_metadata(outcome)
+    if not outcome.passed:
+        report = write_failure_report(CONFIG, cycle.id, context.run_id, [gate1, outcome], "gate2")
+        meta["failure_report"] = dg.MetadataValue.path(str(report.with_suffix(".html")))
+        yield dg.AssetCheckResult(check_name="gate2_marts", passed=False, metadata=meta)
+        raise dg.Failure(description=f"gate 2 failed: {len(outcome.errors)} checks; report: {report}")
+    yield dg.AssetCheckResult(check_name="gate2_marts", passed=True, metadata=meta)
+    pending = pipeline.audit_rows(cycle, context.run_id, None, landing, gate1, outcome)
+
+    def report_writer(folder, version):
+        write_report(CONFIG, cycle, folder, version, [gate1, outcome])
+
+    version = publish(CONFIG, cycle, db, landing.landing_dir, pending, report_writer)
+    pipeline.clean_builds(CONFIG)
+    current = CONFIG.published / "current"
+    yield dg.MaterializeResult(metadata={
+        "published_version": version, "current": str(current),
+        "report": dg.MetadataValue.path(str(current / "report.html")),
+        "marts_aggregate": dg.MetadataValue.path(str(current / "marts_aggregate.duckdb")),
+        "gate1": gate1.status, "gate2": outcome.status})
+
+
+cycle_job = dg.define_asset_job("cycle", selection=dg.AssetSelection.all(), partitions_def=PARTITIONS,
+                                description="One six-week cycle: land, gate 1, dbt build, gate 2, publish")
+
+defs = dg.Definitions(
+    assets=[land_delivery, dbt_marts, publication],
+    jobs=[cycle_job],
+    resources={"dbt": DbtCliResource(project_dir=DBT, profiles_dir=str(pipeline.DBT_DIR))},
+)

@@ -1,0 +1,95 @@
+"""The cycle's steps as plain functions; Dagster assets (``definitions``) and the CLI call these.
+
+land → gate 1 → dbt build (into ``build/<cycle>-<run>.duckdb``) → gate 2 → publish. Paths are derived
+from the config, the cycle and the run id, so each step can find what the previous one wrote.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+from orchestration.config import Config, Cycle, dbt_vars
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def build_db_path(config: Config, cycle: Cycle, run_id: str) -> Path:
+    return config.build_dir / f"{cycle.id}-{run_id[:8]}.duckdb"
+
+
+def dbt_args(config: Config, cycle: Cycle) -> list[str]:
+    """Arguments of the one `dbt build` a cycle runs (a pure function, unit-tested)."""
+    landing = config.landing / cycle.id
+    return ["build", "--vars", json.dumps(dbt_vars(config, cycle, landing), sort_keys=True, default=str)]
+
+
+def dbt_env(config: Config, build_db: Path) -> dict[str, str]:
+    env = {"TUTORING_IMPACT_BUILD_DB": str(build_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.setdefault("TUTORING_IMPACT_DUCKDB_MEMORY", os.environ.get("TUTORING_IMPACT_DUCKDB_MEMORY", "6GB"))
+    return env
+
+
+def clean_builds(config: Config, keep: int = 3) -> None:
+    """Old build files are scratch: keep the newest few for debugging."""
+    if not config.build_dir.is_dir():
+        return
+    files = sorted(config.build_dir.glob("*.duckdb"), key=lambda p: p.stat().st_mtime)
+    for p in files[:-keep]:
+        p.unlink(missing_ok=True)
+        Path(str(p) + ".wal").unlink(missing_ok=True)
+
+
+def dbt_failures(target_dir: Path) -> list[dict]:
+    """Failed or erroring nodes of the last dbt invocation (counts only: dbt stores failures as counts)."""
+    rr = target_dir / "run_results.json"
+    if not rr.is_file():
+        return []
+    doc = json.loads(rr.read_text())
+    out = []
+    for r in doc.get("results", []):
+        if r.get("status") in ("fail", "error", "runtime error"):
+            out.append({"node": r.get("unique_id"), "status": r.get("status"), "failures": r.get("failures"),
+                        "message": (r.get("message") or "")[:500]})
+    return out
+
+
+def code_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("tutoring-impact", "dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def audit_rows(cycle: Cycle, run_id: str, version: str | None, landing, gate1, gate2) -> list[dict]:
+    """cycle_audit: one row per input file of the run (DESIGN §6)."""
+    rows = []
+    warnings = [r.message for o in (gate1, gate2) if o for r in o.warnings]
+    for f in landing.files:
+        rows.append({
+            "cycle_id": cycle.id, "as_of_date": cycle.as_of.isoformat(), "run_id": run_id,
+            "published_version": version, "source_file": f.source_file, "layout": f.layout, "sha256": f.sha256,
+            "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined,
+            "quarantined_by_reason": json.dumps(f.quarantined_by_reason, sort_keys=True),
+            "gate1_status": gate1.status if gate1 else None, "gate2_status": gate2.status if gate2 else None,
+            "warnings": json.dumps(warnings), "code_versions": json.dumps(code_versions(), sort_keys=True),
+            "delivery_date": landing.delivery_date,
+        })
+    return rows
+
+
+def remove_build(path: Path) -> None:
+    for p in (path, Path(str(path) + ".wal")):
+        if p.exists():
+            p.unlink()
+
+
+def copy_tree_mode(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True)

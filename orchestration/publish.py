@@ -1,0 +1,245 @@
+"""Write-audit-publish: a checked build becomes ``published/<cycle>/v<N>/`` and ``current`` moves to
+it atomically (DESIGN §2, §10). Nothing here ever writes into an existing publication.
+
+A publication holds every cycle published so far in the school year: the new cycle's rows from the
+build plus the other cycles' rows from the publication ``current`` points at. It is assembled in a
+hidden temporary folder, renamed into place, and only then does a new symlink replace ``current``
+(``os.replace`` of a symlink is atomic on POSIX). A crash at any point leaves ``current`` as it was;
+the next run removes the leftovers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from orchestration.config import Config, Cycle
+from orchestration.marts import AGGREGATE, access
+
+STORAGE_VERSION = "v1.0.0"          # readable by the DuckDB 1.1.x that BI tools bundle
+FILE_MODE_RESTRICTED = 0o640
+FILE_MODE_AGGREGATE = 0o644
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+@contextmanager
+def publish_lock(config: Config, wait: bool = True):
+    """One publisher at a time per data directory; a second one waits (or refuses with wait=False)."""
+    config.published.mkdir(parents=True, exist_ok=True)
+    path = config.published / ".publish.lock"
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise PublishError("another run is publishing to this data directory; try again when it ends") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def current_version(config: Config) -> str | None:
+    link = config.published / "current"
+    if not link.is_symlink():
+        return None
+    return os.readlink(link)
+
+
+def versions(config: Config) -> list[str]:
+    out = []
+    if not config.published.is_dir():
+        return out
+    for cdir in sorted(config.published.iterdir()):
+        if cdir.is_dir() and not cdir.name.startswith(".") and cdir.name not in ("failures", "current"):
+            for v in cdir.iterdir():
+                if re.fullmatch(r"v\d+", v.name) and v.is_dir():
+                    out.append(f"{cdir.name}/{v.name}")
+    return sorted(out, key=lambda s: (s.split("/")[0], int(s.split("/")[1][1:])))
+
+
+def clean_leftovers(config: Config) -> list[str]:
+    """Remove temporary folders a killed publish left behind (never a finished version)."""
+    removed = []
+    if not config.published.is_dir():
+        return removed
+    for p in config.published.rglob(".v*.tmp-*"):
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(str(p))
+    tmp_link = config.published / ".current.tmp"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    return removed
+
+
+def switch_current(config: Config, version: str) -> None:
+    target = config.published / version
+    if not (target / "marts_aggregate.duckdb").is_file():
+        raise PublishError(f"version {version} is not a complete publication under {config.published}")
+    tmp = config.published / ".current.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(version, tmp)
+    os.replace(tmp, config.published / "current")
+
+
+def _chmod_tree(path: Path, restricted: bool, group: str | None):
+    mode = FILE_MODE_RESTRICTED if restricted else FILE_MODE_AGGREGATE
+    os.chmod(path, mode)
+    if group:
+        try:
+            shutil.chown(path, group=group)
+        except (LookupError, PermissionError):
+            pass
+
+
+def publish(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, audit_rows: list[dict],
+            report_writer=None, wait: bool = True) -> str:
+    """Publish the marts of ``build_db`` for ``cycle``; returns the new VERSION (``<cycle>/v<N>``)."""
+    with publish_lock(config, wait=wait):
+        clean_leftovers(config)
+        cdir = config.published / cycle.id
+        cdir.mkdir(parents=True, exist_ok=True)
+        existing = [int(v.name[1:]) for v in cdir.iterdir() if re.fullmatch(r"v\d+", v.name)]
+        n = max(existing, default=0) + 1
+        version = f"{cycle.id}/v{n}"
+        tmp = cdir / f".v{n}.tmp-{os.getpid()}"
+        (tmp / "parquet").mkdir(parents=True)
+        group = config["privacy"].get("restricted_group")
+        try:
+            prev = config.published / current_version(config) if current_version(config) else None
+            rows = [dict(r, published_version=version) for r in audit_rows]
+            marts = _assemble(config, cycle, build_db, landing_dir, prev, tmp, rows)
+            _serving_files(tmp, marts, group)
+            if report_writer:
+                report_writer(tmp, version)
+            _fsync_tree(tmp)
+            os.rename(tmp, cdir / f"v{n}")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        switch_current(config, version)
+        _apply_retention(config)
+        return version
+
+
+def _assemble(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, prev: Path | None, tmp: Path,
+              audit_rows: list[dict]) -> dict[str, str]:
+    """Write parquet/<mart>.parquet for every mart: this cycle from the build, the school year's other
+    cycles from the previous publication. Returns mart → access."""
+    from orchestration.marts import ALL_MARTS
+    year = config.school_year["id"]
+    con = duckdb.connect()
+    con.execute(f"attach '{build_db}' as build (read_only)")
+    built = {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_catalog = 'build' and table_type = 'BASE TABLE'"
+    ).fetchall()}
+    marts = [m for m in ALL_MARTS if m in built and m != "cycle_audit"]
+    out = {}
+    for m in marts:
+        parts = [f"select * from build.main.{m}"]
+        old = prev / "parquet" / f"{m}.parquet" if prev else None
+        if old and old.is_file():
+            parts.append(f"select * from read_parquet('{old}') where cycle_id <> '{cycle.id}' "
+                         f"and cycle_id like '{year}-%'")
+        _copy(con, " union all by name ".join(parts), tmp / "parquet" / f"{m}.parquet")
+        out[m] = access(m)
+    # cycle_audit: written here from the manifest and gate results, not by dbt
+    audit = tmp / "parquet" / "cycle_audit.parquet"
+    con.execute("create temp table audit_new as select * from read_json_auto(?)", [_write_json(tmp, audit_rows)])
+    parts = ["select * from audit_new"]
+    old = prev / "parquet" / "cycle_audit.parquet" if prev else None
+    if old and old.is_file():
+        parts.append(f"select * from read_parquet('{old}') where cycle_id <> '{cycle.id}' and cycle_id like '{year}-%'")
+    _copy(con, " union all by name ".join(parts), audit)
+    out["cycle_audit"] = "aggregate"
+    (tmp / "audit_rows.json").unlink()
+    # quarantined rows of this cycle (restricted: they hold raw values)
+    q = landing_dir / "quarantine.parquet"
+    if q.is_file():
+        _copy(con, f"select '{cycle.id}' as cycle_id, * from read_parquet('{q}')", tmp / "parquet" / "quarantine.parquet")
+        out["quarantine"] = "restricted"
+    con.close()
+    return out
+
+
+def _write_json(tmp: Path, rows: list[dict]) -> str:
+    p = tmp / "audit_rows.json"
+    p.write_text("\n".join(json.dumps(r, default=str) for r in rows))
+    return str(p)
+
+
+def _copy(con, sql: str, path: Path):
+    con.execute(f"copy ({sql}) to '{path}' (format parquet, compression zstd)")
+
+
+def _serving_files(tmp: Path, marts: dict[str, str], group: str | None):
+    """marts_restricted.duckdb holds every mart (staff with a legitimate interest see the whole
+    picture); marts_aggregate.duckdb holds the aggregate marts only."""
+    con = duckdb.connect()
+    for name, allowed in (("marts_restricted", None), ("marts_aggregate", "aggregate")):
+        db = tmp / f"{name}.duckdb"
+        con.execute(f"attach '{db}' as pub (storage_version '{STORAGE_VERSION}')")
+        for m, acc in sorted(marts.items()):
+            if allowed and acc != allowed:
+                continue
+            con.execute(f"create table pub.main.{m} as select * from read_parquet('{tmp / 'parquet' / (m + '.parquet')}')")
+        con.execute("detach pub")
+        _chmod_tree(db, restricted=allowed is None, group=group)
+    con.close()
+    for m, acc in marts.items():
+        _chmod_tree(tmp / "parquet" / f"{m}.parquet", restricted=acc != "aggregate", group=group)
+
+
+def _fsync_tree(path: Path):
+    for p in path.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def _apply_retention(config: Config):
+    keep = int(config["publish"]["retention"])
+    cur = current_version(config)
+    allv = versions(config)
+    for v in allv[:-keep] if len(allv) > keep else []:
+        if v != cur:
+            shutil.rmtree(config.published / v, ignore_errors=True)
+
+
+def write_failure_report(config: Config, cycle_id: str, run_id: str, outcomes: list, stage: str,
+                         extra: dict | None = None) -> Path:
+    """published/failures/<cycle>/<run_id>.{json,html}: each failed check, its count, file, column and
+    the fix — counts only, never student values."""
+    d = config.published / "failures" / cycle_id
+    d.mkdir(parents=True, exist_ok=True)
+    failed = [r for o in outcomes for r in o.results if not r.success]
+    doc = {"cycle_id": cycle_id, "run_id": run_id, "failed_stage": stage,
+           "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           "gates": [o.summary() for o in outcomes],
+           "checks": [r.to_dict() for r in failed], **(extra or {})}
+    (d / f"{run_id}.json").write_text(json.dumps(doc, indent=1, default=str))
+    from html import escape
+    rows = "".join(
+        f"<tr class='{escape(r.severity)}'><td>{escape(r.severity)}</td><td>{escape(r.check)}</td>"
+        f"<td>{escape(r.source_file or '')}</td><td>{escape(r.column or '')}</td><td>{r.failed_count}</td>"
+        f"<td>{escape(r.message)}</td><td>{escape(r.fix)}</td></tr>" for r in failed)
+    html = f"""<!doctype html><html lang="en"><meta charset="utf-8"><title>Cycle {escape(cycle_id)} — gate failure</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}
+tr.error td:first-child{{color:#b00;font-weight:bold}}tr.warn td:first-child{{color:#a60}}</style>
+<h1>Cycle {escape(cycle_id)}: nothing was published</h1>
+<p>Run <code>{escape(run_id)}</code> stopped at <b>{escape(stage)}</b>. The last good publication is unchanged.
+Fix the checks marked <b>error</b> and run the cycle again; warnings do not block.</p>
+<table><tr><th>severity</th><th>check</th><th>file</th><th>column</th><th>rows</th><th>what failed</th><th>how to fix</th></tr>{rows}</table>
+</html>"""
+    (d / f"{run_id}.html").write_text(html)
+    return d / f"{run_id}.json"
