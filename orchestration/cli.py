@@ -213,7 +213,7 @@ def _gates_from_audit(config: Config, version: str) -> dict | None:
     if not p.is_file():
         return None
     r = duckdb.sql(f"select any_value(gate1_status), any_value(gate2_status) from read_parquet('{p}') "
-                   f"where published_version = '{version}'").fetchone()
+                   f"where published_version = '{version}'").fetchall()[0]
     return {"gate1": r[0], "gate2": r[1]}
 
 

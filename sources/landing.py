@@ -246,8 +246,21 @@ def _stage_file(con, config, path: Path, rep: FileReport, n: int, ctx_base: dict
     except FileRejected as e:
         rep.error = str(e).replace(path.name, rep.source_file, 1)
         return
+    padded = 0
     for line, err, text in rejects:
-        malformed.append((rep, line, err, text))
+        fields = _short_but_closed(text, sf.delimiter, len(sf.header)) if err == "MISSING COLUMNS" else None
+        if fields is not None:
+            # Fewer fields than the header, but the last one is a closed quote: the exporter left
+            # off trailing empty columns (seen in real MAP files). A truncated transfer cuts a value
+            # and leaves an unbalanced quote or an unquoted tail, and stays malformed.
+            con.execute(f"insert into {raw} values ({', '.join('?' for _ in range(len(sf.header) + 1))})",
+                        fields + [None] * (len(sf.header) - len(fields)) + [line])
+            padded += 1
+        else:
+            malformed.append((rep, line, err, text))
+    if padded:
+        rep.warnings.append(f"{padded} row(s) had fewer columns than the header; the missing trailing "
+                            "columns were read as empty")
     # A repeated header row inside the data is not data.
     first_cols = [f"c{i}" for i in range(min(3, len(sf.header)))]
     hdr_cond = " and ".join(f"lower(trim({c})) = {s(sf.normalized[i])}" for i, c in enumerate(first_cols))
@@ -300,6 +313,21 @@ def _stage_file(con, config, path: Path, rep: FileReport, n: int, ctx_base: dict
         outputs.append((rep, o, staged))
     con.execute(f"drop table {raw}")
     con.execute(f"drop table {raw}_hdr")
+
+
+def _short_but_closed(text: str, delimiter: str, width: int) -> list[str] | None:
+    import csv as _csv
+    import io as _io
+    line = (text or "").rstrip("\r\n")
+    if not line.endswith('"'):
+        return None
+    try:
+        rows = list(_csv.reader(_io.StringIO(line), delimiter=delimiter, strict=True))
+    except _csv.Error:
+        return None
+    if len(rows) != 1 or not (0 < len(rows[0]) < width):
+        return None
+    return rows[0]
 
 
 def _resolve_students(con, config: Config, outputs):

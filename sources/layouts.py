@@ -299,7 +299,7 @@ def _iready(h: Header) -> list[Output]:
     doms = []
     for m, c in h.matching(r"(.+) scale score"):
         dname = m.group(1)
-        if dname in ("overall",) or dname.startswith("overall"):
+        if dname.startswith(("overall", "mid on grade level")):    # the overall score and a benchmark, not domains
             continue
         label = h.sql(f"{dname} relative placement", f"{dname} placement")
         doms.append(_domain("iready", subject, date, lit(h.original_name(c)[: -len(" Scale Score")]), c, label))
