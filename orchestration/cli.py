@@ -87,7 +87,10 @@ def run_cycle(config: Config, cycle_id: str) -> tuple[bool, str, str | None]:
     job = definitions.defs.resolve_job_def("cycle")
     with cycle_lock(config, cycle_id):
         with dg.DagsterInstance.get() as instance:
-            result = job.execute_in_process(partition_key=cycle_id, instance=instance, raise_on_error=False)
+            quiet = {"loggers": {"console": {"config": {"log_level": os.environ.get("TUTORING_IMPACT_LOG_LEVEL",
+                                                                                    "WARNING")}}}}
+            result = job.execute_in_process(partition_key=cycle_id, instance=instance, raise_on_error=False,
+                                            run_config=quiet)
     version = None
     if result.success:
         for ev in result.all_events:

@@ -5,7 +5,6 @@ the CLI set it); partitions come from its calendar. Gates are asset checks: gate
 the landing step (blocking: a failure stops the run before dbt), dbt's tests are checks on the dbt
 assets, and gate 2 is checked inside the publication step before anything is published.
 """
-from __future__ import annotations
 
 import json
 import os
@@ -37,6 +36,7 @@ def _config():
 CONFIG = _config()
 PARTITIONS = dg.StaticPartitionsDefinition([c.id for c in CONFIG.cycles])
 DBT = DbtProject(project_dir=pipeline.DBT_DIR, profiles_dir=pipeline.DBT_DIR)
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 if not Path(DBT.manifest_path).is_file():
     DBT.preparer.prepare(DBT)
 
@@ -158,8 +158,45 @@ def publication(context: dg.AssetExecutionContext):
 cycle_job = dg.define_asset_job("cycle", selection=dg.AssetSelection.all(), partitions_def=PARTITIONS,
                                 description="One six-week cycle: land, gate 1, dbt build, gate 2, publish")
 
+def _district_today():
+    import datetime as dt
+    return dt.datetime.now(CONFIG.timezone).date()
+
+
+@dg.schedule(job=cycle_job, cron_schedule="0 6 * * *", execution_timezone=str(CONFIG.timezone),
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def cycle_schedule(context: dg.ScheduleEvaluationContext):
+    """Every morning: launch each cycle once, on the first tick on or after its end + grace_days."""
+    from orchestration.schedules import due_cycles
+    today = context.scheduled_execution_time.astimezone(CONFIG.timezone).date() \
+        if context.scheduled_execution_time else _district_today()
+    due = [c for c in due_cycles(CONFIG, today) if (CONFIG.inbox / c.id).is_dir()]
+    if not due:
+        return dg.SkipReason(f"no cycle's launch date (end + {CONFIG.grace_days} days) is {today}")
+    return [dg.RunRequest(run_key=f"scheduled-{c.id}", partition_key=c.id,
+                          tags={"trigger": "schedule"}) for c in due]
+
+
+@dg.sensor(job=cycle_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)
+def delivery_sensor(context: dg.SensorEvaluationContext):
+    """Launch a cycle early when its complete delivery lands; never twice for the same files."""
+    import json as _json
+    from orchestration.schedules import complete_deliveries
+    seen = _json.loads(context.cursor) if context.cursor else {}
+    found = complete_deliveries(CONFIG)
+    new = {cid: fp for cid, fp in found.items() if seen.get(cid) != fp}
+    if not new:
+        return dg.SkipReason("no new complete delivery in the inbox")
+    context.update_cursor(_json.dumps({**seen, **new}, sort_keys=True))
+    return [dg.RunRequest(run_key=f"delivery-{cid}-{fp}", partition_key=cid, tags={"trigger": "delivery"})
+            for cid, fp in sorted(new.items())]
+
+
 defs = dg.Definitions(
     assets=[land_delivery, dbt_marts, publication],
     jobs=[cycle_job],
-    resources={"dbt": DbtCliResource(project_dir=DBT, profiles_dir=str(pipeline.DBT_DIR))},
+    schedules=[cycle_schedule],
+    sensors=[delivery_sensor],
+    resources={"dbt": DbtCliResource(project_dir=DBT, profiles_dir=str(pipeline.DBT_DIR),
+                                     dbt_executable=pipeline.dbt_executable())},
 )

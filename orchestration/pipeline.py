@@ -18,6 +18,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+def dbt_executable() -> str:
+    """The dbt installed beside this Python (the project's virtualenv), whatever PATH says."""
+    import sys
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.is_file() else (shutil.which("dbt") or "dbt")
+
+
 def build_db_path(config: Config, cycle: Cycle, run_id: str) -> Path:
     return config.build_dir / f"{cycle.id}-{run_id[:8]}.duckdb"
 
@@ -25,7 +32,9 @@ def build_db_path(config: Config, cycle: Cycle, run_id: str) -> Path:
 def dbt_args(config: Config, cycle: Cycle) -> list[str]:
     """Arguments of the one `dbt build` a cycle runs (a pure function, unit-tested)."""
     landing = config.landing / cycle.id
-    return ["build", "--vars", json.dumps(dbt_vars(config, cycle, landing), sort_keys=True, default=str)]
+    # unit tests pin the definitions in `make test`; a cycle's build runs models, seeds and data tests
+    return ["build", "--exclude-resource-type", "unit_test",
+            "--vars", json.dumps(dbt_vars(config, cycle, landing), sort_keys=True, default=str)]
 
 
 def dbt_env(config: Config, build_db: Path) -> dict[str, str]:

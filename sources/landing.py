@@ -146,7 +146,7 @@ def _feed_for(config: Config, folder: str, rel: str) -> dict:
 def _closest_layout_hint(h: Header) -> str:
     best, missing = None, None
     for lay in LAYOUTS:
-        miss = [c for c in lay.identify if not h._find(c)]
+        miss = [c for c in lay.identify if not h.known(c)]
         if len(miss) < len(lay.identify) and (missing is None or len(miss) < len(missing)):
             best, missing = lay, miss
     if best and missing is not None and len(missing) <= max(1, len(best.identify) // 2):

@@ -83,6 +83,10 @@ class Header:
         return any(v in self.index for v in (n, n.replace("_", " "), n.replace(" ", "_"), n.replace(" ", ""),
                                              n.replace("_", "")))
 
+    def known(self, name: str) -> bool:
+        """The column, or one of its accepted aliases, is in the header."""
+        return self._find(name) or any(self._find(a) for a in ALIASES.get(name, ()))
+
     def sql(self, *names: str, default: str = "NULL") -> str:
         c = self.col(*names)
         return c if c else default
@@ -122,7 +126,7 @@ class Layout:
     folder: str | None = None
 
     def matches(self, h: Header) -> bool:
-        return h.has(*self.identify) and not any(h._find(n) for n in self.reject_if)
+        return all(h.known(n) for n in self.identify) and not any(h._find(n) for n in self.reject_if)
 
 
 def lit(s: str | None) -> str:
