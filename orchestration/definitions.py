@@ -155,7 +155,7 @@ def publication(context: dg.AssetExecutionContext):
         "gate1": gate1.status, "gate2": outcome.status})
 
 
-cycle_job = dg.define_asset_job("cycle", selection=dg.AssetSelection.all(), partitions_def=PARTITIONS,
+cycle_job = dg.define_asset_job("cycle", selection=dg.AssetSelection.all(),
                                 description="One six-week cycle: land, gate 1, dbt build, gate 2, publish")
 
 def _district_today():

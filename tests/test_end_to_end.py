@@ -1,0 +1,124 @@
+"""A small generated district, end to end through the CLI, checked against the generator's truth.
+
+One module-scoped district (~600 students, 3 schools) runs its first two cycles headless; the
+published marts must reproduce the numbers the truth pins (tier counts, minutes per student). Then
+a corrupted delivery must fail with exit 1 and leave `published/current` byte-for-byte unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import cli
+
+pytestmark = pytest.mark.slow
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def small_district(tmp_path_factory):
+    out = tmp_path_factory.mktemp("district")
+    r = cli("generate", "--students", "600", "--schools", "3", "--seed", "7", "--out", str(out),
+            "--school-year", "2025-26")
+    assert r.returncode == 0, r.stderr
+    cfg = out / "config.yml"
+    from orchestration.config import load_config
+    config = load_config(cfg)
+    # keep the first two cycles' deliveries only (the rest of the year is not needed here)
+    for c in config.cycles[2:]:
+        shutil.rmtree(config.inbox / c.id)
+    r = cli("run", "--config", str(cfg), "--all")
+    assert r.returncode == 0, r.stdout + r.stderr
+    truth = json.loads((out / "truth.json").read_text())
+    return config, truth, r
+
+
+def test_run_prints_where_the_outputs_are(small_district):
+    config, truth, r = small_district
+    cur = config.published / "current"
+    assert f"{cur}/marts_aggregate.duckdb" in r.stdout and f"{cur}/report.html" in r.stdout
+    assert (cur / "report.html").is_file()
+    assert [v for v in ("published " + config.cycles[0].id, "published " + config.cycles[1].id) if v not in r.stdout] == []
+
+
+def test_tier_counts_match_the_truth(small_district):
+    config, truth, _ = small_district
+    con = duckdb.connect(str(config.published / "current" / "marts_aggregate.duckdb"), read_only=True)
+    for c in config.cycles[:2]:
+        for subject, counts in truth["cycles"][c.id]["tier_counts"].items():
+            row = con.execute("select n_tier1, n_tier2, n_tier3 from tier_distribution where cycle_id = ? and "
+                              "subject = ? and school_id = 'ALL' and grade = 'ALL'", [c.id, subject]).fetchone()
+            assert row == (counts["1"], counts["2"], counts["3"]), (c.id, subject)
+    con.close()
+
+
+def test_minutes_attended_per_student_match_the_truth(small_district):
+    config, truth, _ = small_district
+    con = duckdb.connect(str(config.published / "current" / "marts_restricted.duckdb"), read_only=True)
+    for c in config.cycles[:2]:
+        for subject, minutes in truth["cycles"][c.id]["minutes_attended"].items():
+            got = dict(con.execute("select student_id, minutes_attended from student_dosage where cycle_id = ? and "
+                                   "subject = ? and minutes_attended > 0", [c.id, subject]).fetchall())
+            assert got == {k: v for k, v in minutes.items() if v > 0}, (c.id, subject)
+    con.close()
+
+
+def test_planted_bad_rows_are_quarantined_not_lost(small_district):
+    config, truth, _ = small_district
+    from sources.landing import read_manifest
+    for c in config.cycles[:2]:
+        m = read_manifest(config, c.id)
+        for f in m.files:
+            assert f.rows_read == f.rows_loaded + f.rows_quarantined, f.source_file
+        for path, reasons in truth["bad_rows"].get(c.id, {}).items():
+            rep = next(f for f in m.files if f.source_file == path)
+            for reason, n in reasons.items():
+                assert rep.quarantined_by_reason.get(reason, 0) >= n, (path, reason)
+
+
+def test_status_shows_both_cycles_published(small_district):
+    config, _, _ = small_district
+    r = cli("status", "--config", str(config.path), "--json")
+    doc = json.loads(r.stdout)
+    states = {c["cycle_id"]: c["state"] for c in doc["cycles"]}
+    assert states[config.cycles[0].id] == "published" and states[config.cycles[1].id] == "published"
+    assert doc["current"] == f"{config.cycles[1].id}/v1"
+
+
+def test_corrupt_delivery_fails_and_leaves_current_untouched(small_district, tmp_path):
+    config, _, _ = small_district
+    cur = config.published / "current"
+    before, link = tree_hashes(cur), cur.resolve()
+    c = config.cycles[1]
+    sessions = sorted((config.inbox / c.id / "tutoring").glob("sessions*.csv"))[0]
+    backup = tmp_path / "backup.csv"
+    shutil.copy(sessions, backup)
+    try:
+        # drop the session_duration column from one vendor's file
+        lines = sessions.read_text(encoding="utf-8").splitlines()
+        header = lines[0].split(",")
+        k = header.index("session_duration")
+        import csv
+        import io
+        rows = list(csv.reader(io.StringIO("\n".join(lines))))
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([r[:k] + r[k + 1:] for r in rows])
+        sessions.write_text(buf.getvalue(), encoding="utf-8")
+        r = cli("run", "--config", str(config.path), "--cycle", c.id)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "session_duration" in r.stderr and sessions.name in r.stderr
+        assert "Traceback" not in r.stderr
+        assert cur.resolve() == link and tree_hashes(cur) == before
+        reports = list((config.published / "failures" / c.id).glob("*.json"))
+        assert reports, "a failure report is written"
+    finally:
+        shutil.copy(backup, sessions)
