@@ -12,6 +12,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -85,7 +86,11 @@ def run_cycle(config: Config, cycle_id: str) -> tuple[bool, str, str | None]:
     from orchestration import definitions
     from orchestration.publish import current_version
     job = definitions.defs.resolve_job_def("cycle")
-    with cycle_lock(config, cycle_id):
+    logs = config.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    # dagster-dbt echoes every dbt event to stdout: keep that in a log file, not on the terminal
+    with cycle_lock(config, cycle_id), open(logs / f"{cycle_id}.log", "w") as log, \
+            contextlib.redirect_stdout(log if not os.environ.get("TUTORING_IMPACT_VERBOSE") else sys.stdout):
         with dg.DagsterInstance.get() as instance:
             quiet = {"loggers": {"console": {"config": {"log_level": os.environ.get("TUTORING_IMPACT_LOG_LEVEL",
                                                                                     "WARNING")}}}}
@@ -115,7 +120,8 @@ def _print_failure(config: Config, cycle_id: str, run_id: str) -> None:
         print(f"  report: {report.with_suffix('.html')}", file=sys.stderr)
     else:
         print(f"cycle {cycle_id}: FAILED (run {run_id}); nothing published. See the run in the Dagster UI "
-              f"(make ui) for the step that failed.", file=sys.stderr)
+              f"(make ui) for the step that failed, and {config.data_dir / 'logs' / (cycle_id + '.log')}.",
+              file=sys.stderr)
 
 
 def cmd_run(args) -> int:

@@ -177,6 +177,7 @@ def land_cycle(config: Config, cycle_id: str, *, force: bool = False, progress=N
             return _result_from_manifest(old, final, skipped=True)
 
     config.landing.mkdir(parents=True, exist_ok=True)
+    _remove_stale_work(config.landing, cycle_id)
     work = config.landing / f".tmp-{cycle_id}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -218,6 +219,21 @@ def land_cycle(config: Config, cycle_id: str, *, force: bool = False, progress=N
             pass
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _remove_stale_work(landing: Path, cycle_id: str) -> None:
+    """A landing killed mid-way leaves `.tmp-<cycle>-<pid>`; remove those whose process is gone."""
+    for p in landing.glob(f".tmp-{cycle_id}-*"):
+        try:
+            pid = int(p.name.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+            if pid != os.getpid():
+                continue
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(p, ignore_errors=True)
 
 
 def _stage_file(con, config, path: Path, rep: FileReport, n: int, ctx_base: dict, outputs, malformed, work: Path):
