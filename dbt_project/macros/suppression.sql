@@ -1,0 +1,165 @@
+{#- Complementary small-cell suppression for a two-way table with margins (DESIGN §9).
+
+    `cells` is a CTE of exactly these columns, one row per published cell: `partition_columns`
+    (e.g. subject), a row dimension and a column dimension whose totals are spelled 'ALL', a size
+    column used to pick the complement, and a boolean `<flag>` already true for primarily
+    suppressed cells. `<output>` has the same columns with `<flag>` final; join it back.
+
+    Every line of the table is an equation: the cells of one row value (its real column values plus
+    its 'ALL' total) and the cells of one column value. A line holding exactly one suppressed cell
+    lets that cell be recovered by subtraction, so each pass suppresses, in every such line, the
+    unsuppressed cell with the smallest size (ties by the other dimension's value). Passes alternate
+    between row lines and column lines; `passes` rounds are unrolled (SQL has no loop), and the
+    singular test `assert_tier_distribution_no_recoverable_cell` fails the build if a line is still
+    left with exactly one suppressed cell.
+
+    Renders a chain of CTEs ending in `<output>`; call it inside a `with` list. -#}
+{% macro complementary_suppression(cells, output, partition_columns, row_dim, col_dim, size, flag, passes=4) -%}
+{%- set steps = [] -%}
+{%- for i in range(passes) -%}
+    {%- do steps.append((row_dim, col_dim)) -%}
+    {%- do steps.append((col_dim, row_dim)) -%}
+{%- endfor -%}
+{%- set part = (partition_columns | join(', ') ~ ', ') if partition_columns else '' -%}
+{%- set previous = namespace(name=cells) -%}
+{%- for line_dim, other_dim in steps -%}
+{%- set step_name = output ~ '_pass_' ~ loop.index -%}
+{{ step_name }}_lines as (
+    select {{ part }}{{ line_dim }}, sum(case when {{ flag }} then 1 else 0 end) as n_suppressed
+    from {{ previous.name }}
+    group by {{ part }}{{ line_dim }}
+),
+
+{{ step_name }}_complements as (
+    select * from (
+        select
+            {% for p in partition_columns %}c.{{ p }}, {% endfor %}c.{{ line_dim }}, c.{{ other_dim }},
+            row_number() over (
+                partition by {% for p in partition_columns %}c.{{ p }}, {% endfor %}c.{{ line_dim }}
+                order by c.{{ size }}, case when c.{{ other_dim }} = 'ALL' then 1 else 0 end, c.{{ other_dim }}
+            ) as complement_rank
+        from {{ previous.name }} as c
+        inner join {{ step_name }}_lines as l
+            on {% for p in partition_columns %}c.{{ p }} = l.{{ p }} and {% endfor %}c.{{ line_dim }} = l.{{ line_dim }}
+        where l.n_suppressed = 1 and not c.{{ flag }}
+    ) as ranked
+    where complement_rank = 1
+),
+
+{{ step_name }} as (
+    select
+        {% for p in partition_columns %}p.{{ p }}, {% endfor %}p.{{ row_dim }}, p.{{ col_dim }}, p.{{ size }},
+        (p.{{ flag }} or k.complement_rank is not null) as {{ flag }}
+    from {{ previous.name }} as p
+    left join {{ step_name }}_complements as k
+        on {% for pc in partition_columns %}p.{{ pc }} = k.{{ pc }} and {% endfor %}p.{{ line_dim }} = k.{{ line_dim }}
+       and p.{{ other_dim }} = k.{{ other_dim }}
+),
+{%- set previous.name = step_name -%}
+{% endfor %}
+{{ output }} as (
+    select * from {{ previous.name }}
+)
+{%- endmacro %}
+
+{#- Per-count small-cell suppression for a two-way table with margins (DESIGN §9), when a cell holds
+    several counts and only the small ones should be withheld.
+
+    `counts` is a CTE with `partition_columns`, a row dimension and a column dimension (totals spelled
+    'ALL') and one column per name in `measures`. Each count with 0 < n < min_n is suppressed
+    (primary). `equations` lists groups of measures of which the first is the sum of the others
+    within a cell (e.g. referred = referred with need + referred without need): a group holding
+    exactly one suppressed count gets a second one (its smallest). Each measure then gets
+    complementary suppression across its own table's lines (macro complementary_suppression), and
+    the within-cell rule runs again, for `rounds` rounds; a group still left with one suppressed
+    count is then suppressed whole, followed by a last complementary pass. The singular tests
+    assert_*_no_recoverable_count check the result.
+
+    Renders CTEs ending in `<output>`: the partition columns, the two dimensions and a boolean
+    `<measure>_suppressed` per measure. -#}
+{% macro suppress_counts(counts, output, partition_columns, row_dim, col_dim, measures, equations=[], rounds=2, passes=3) -%}
+{%- set keys = partition_columns + [row_dim, col_dim] -%}
+{%- set key_list = keys | join(', ') -%}
+{{ output }}_long as (
+    {%- for m in measures %}
+    select {{ key_list }}, '{{ m }}' as measure, {{ m }} as n, {{ is_small_count(m) }} as suppressed
+    from {{ counts }}
+    {%- if not loop.last %} union all{% endif %}
+    {%- endfor %}
+),
+{%- set previous = namespace(name=output ~ '_long') %}
+{%- for r in range(rounds) %}
+{%- for eq in equations %}
+{%- set step = output ~ '_r' ~ r ~ '_eq' ~ loop.index %}
+{{ step }}_stats as (
+    select {{ key_list }}, sum(case when suppressed then 1 else 0 end) as n_suppressed
+    from {{ previous.name }}
+    where measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    group by {{ key_list }}
+),
+{{ step }}_pick as (
+    select * from (
+        select
+            {% for k in keys %}c.{{ k }}, {% endfor %}c.measure,
+            row_number() over (partition by {% for k in keys %}c.{{ k }}{% if not loop.last %}, {% endif %}{% endfor %}
+                               order by c.n, c.measure) as pick_rank
+        from {{ previous.name }} as c
+        inner join {{ step }}_stats as s
+            on {% for k in keys %}c.{{ k }} = s.{{ k }}{% if not loop.last %} and {% endif %}{% endfor %}
+        where s.n_suppressed = 1 and not c.suppressed
+          and c.measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    ) as ranked
+    where pick_rank = 1
+),
+{{ step }} as (
+    select {% for k in keys %}c.{{ k }}, {% endfor %}c.measure, c.n,
+           (c.suppressed or p.pick_rank is not null) as suppressed
+    from {{ previous.name }} as c
+    left join {{ step }}_pick as p
+        on {% for k in keys %}c.{{ k }} = p.{{ k }} and {% endfor %}c.measure = p.measure
+),
+{%- set previous.name = step %}
+{%- endfor %}
+{%- set comp = output ~ '_r' ~ r ~ '_comp' %}
+{{ comp }}_cells as (
+    select {{ key_list }}, measure, n, suppressed from {{ previous.name }}
+),
+{{ complementary_suppression(comp ~ '_cells', comp, partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes) }},
+{%- set previous.name = comp %}
+{%- endfor %}
+{%- for eq in equations %}
+{%- set step = output ~ '_final_eq' ~ loop.index %}
+{{ step }}_stats as (
+    select {{ key_list }}, sum(case when suppressed then 1 else 0 end) as n_suppressed
+    from {{ previous.name }}
+    where measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    group by {{ key_list }}
+),
+{{ step }} as (
+    select {% for k in keys %}c.{{ k }}, {% endfor %}c.measure, c.n,
+           (c.suppressed or (s.n_suppressed = 1
+                             and c.measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})))
+               as suppressed
+    from {{ previous.name }} as c
+    left join {{ step }}_stats as s
+        on {% for k in keys %}c.{{ k }} = s.{{ k }}{% if not loop.last %} and {% endif %}{% endfor %}
+),
+{%- set previous.name = step %}
+{%- endfor %}
+{%- if equations %}
+{{ output }}_last_cells as (
+    select {{ key_list }}, measure, n, suppressed from {{ previous.name }}
+),
+{{ complementary_suppression(output ~ '_last_cells', output ~ '_last', partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes) }},
+{%- set previous.name = output ~ '_last' %}
+{%- endif %}
+{{ output }} as (
+    select
+        {{ key_list }},
+        {%- for m in measures %}
+        max(case when measure = '{{ m }}' and suppressed then 1 else 0 end) = 1 as {{ m }}_suppressed{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ previous.name }}
+    group by {{ key_list }}
+)
+{%- endmacro %}

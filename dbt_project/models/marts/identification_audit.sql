@@ -1,0 +1,118 @@
+-- identification_audit: one row per cycle × subject × school (and 'ALL') × dimension × value, each
+-- dimension with its 'ALL' total (aggregate; DESIGN §6, §7 identification). Does identification
+-- follow need? Tier 3 students not served, referrals with and without screener need, and the
+-- referral rate among need by group — the bias check:
+--   referral_rate_among_need = need students referred / need students
+--   referral_gap             = the group's rate − the rate of everyone else in the school and dimension
+--   under_referred           = the published group with the largest negative gap in its school and dimension
+-- Privacy (DESIGN §9): each count with 0 < n < min_n is withheld with every value derived from it;
+-- complementary suppression per count across the school and value lines, and within a cell for
+-- referred = with need + without need (macro suppress_counts). suppressed = any count withheld.
+with population as (
+    select * from {{ ref('int_equity_students') }}
+),
+
+expanded as (
+    {{ expand_subgroups('population') }}
+),
+
+by_school as (
+    select
+        subject, school_id, dimension, dimension_value,
+        count(*) as n_students,
+        sum(case when tested then 1 else 0 end) as n_tested,
+        sum(case when need then 1 else 0 end) as n_need,
+        sum(case when tier3 then 1 else 0 end) as n_tier3,
+        sum(case when tier3 and not served then 1 else 0 end) as n_tier3_not_served,
+        sum(case when referred then 1 else 0 end) as n_referred,
+        sum(case when referred and need then 1 else 0 end) as n_referred_with_need,
+        sum(case when referred and not need then 1 else 0 end) as n_referred_without_need,
+        sum(case when teacher_referred then 1 else 0 end) as n_teacher_referred,
+        sum(case when hidden_need then 1 else 0 end) as n_hidden_need
+    from expanded
+    where school_id is not null
+    group by subject, school_id, dimension, dimension_value
+),
+
+counts as (
+    select * from by_school
+    union all
+    select
+        subject, 'ALL', dimension, dimension_value,
+        sum(n_students), sum(n_tested), sum(n_need), sum(n_tier3), sum(n_tier3_not_served), sum(n_referred),
+        sum(n_referred_with_need), sum(n_referred_without_need), sum(n_teacher_referred), sum(n_hidden_need)
+    from by_school
+    group by subject, dimension, dimension_value
+),
+
+{{ suppress_counts('counts', 'count_flags', ['subject', 'dimension'], 'school_id', 'dimension_value',
+                   ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'],
+                   equations=[['n_referred', 'n_referred_with_need', 'n_referred_without_need']]) }},
+
+flagged as (
+    select
+        counts.*,
+        {%- for m in ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'] %}
+        count_flags.{{ m }}_suppressed,
+        {%- endfor %}
+        (count_flags.n_referred_with_need_suppressed or count_flags.n_need_suppressed) as rate_suppressed,
+        (count_flags.n_referred_with_need_suppressed or count_flags.n_need_suppressed
+         or total_flags.n_referred_with_need_suppressed or total_flags.n_need_suppressed) as gap_suppressed,
+        ({% for m in ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'] %}count_flags.{{ m }}_suppressed{% if not loop.last %} or {% endif %}{% endfor %})
+            as suppressed
+    from counts
+    inner join count_flags
+        on counts.subject = count_flags.subject and counts.dimension = count_flags.dimension
+       and counts.school_id = count_flags.school_id and counts.dimension_value = count_flags.dimension_value
+    inner join count_flags as total_flags
+        on counts.subject = total_flags.subject and counts.dimension = total_flags.dimension
+       and counts.school_id = total_flags.school_id and total_flags.dimension_value = 'ALL'
+),
+
+with_rest as (
+    select
+        flagged.*,
+        {{ safe_ratio('flagged.n_referred_with_need', 'flagged.n_need') }} as referral_rate_among_need,
+        case when flagged.dimension_value <> 'ALL' then
+            {{ safe_ratio('flagged.n_referred_with_need', 'flagged.n_need') }}
+            - {{ safe_ratio('totals.n_referred_with_need - flagged.n_referred_with_need', 'totals.n_need - flagged.n_need') }}
+        end as referral_gap
+    from flagged
+    inner join counts as totals
+        on flagged.subject = totals.subject and flagged.dimension = totals.dimension
+       and flagged.school_id = totals.school_id and totals.dimension_value = 'ALL'
+),
+
+ranked as (
+    select
+        with_rest.*,
+        case when not gap_suppressed and referral_gap < 0 then
+            row_number() over (
+                partition by subject, school_id, dimension,
+                             case when not gap_suppressed and referral_gap < 0 then 1 else 0 end
+                order by referral_gap, dimension_value
+            )
+        end as gap_rank
+    from with_rest
+),
+
+final as (
+    select
+        cast({{ var_string('cycle_id') }} as {{ dbt.type_string() }}) as cycle_id,
+        cast({{ var_date('as_of_date') }} as date) as as_of_date,
+        cast(subject as {{ dbt.type_string() }}) as subject,
+        cast(school_id as {{ dbt.type_string() }}) as school_id,
+        cast(dimension as {{ dbt.type_string() }}) as dimension,
+        cast(dimension_value as {{ dbt.type_string() }}) as value,
+        {%- for c in ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'] %}
+        cast(case when not {{ c }}_suppressed then {{ c }} end as {{ dbt.type_int() }}) as {{ c }},
+        {%- endfor %}
+        cast(case when not rate_suppressed then referral_rate_among_need end as {{ type_double() }}) as referral_rate_among_need,
+        cast(case when not gap_suppressed then referral_gap end as {{ type_double() }}) as referral_gap,
+        cast(case when not gap_suppressed and dimension_value <> 'ALL' then coalesce(gap_rank = 1, false) end
+             as {{ dbt.type_boolean() }}) as under_referred,
+        cast(suppressed as {{ dbt.type_boolean() }}) as suppressed
+    from ranked
+)
+
+select * from final
