@@ -96,13 +96,14 @@ def run_cycle(config: Config, cycle_id: str) -> tuple[bool, str, str | None]:
                                                                                     "WARNING")}}}}
             result = job.execute_in_process(partition_key=cycle_id, instance=instance, raise_on_error=False,
                                             run_config=quiet)
-    version = None
+    version, postgres = None, {}
     if result.success:
         for ev in result.all_events:
             if ev.event_type_value == "ASSET_MATERIALIZATION" and ev.asset_key and ev.asset_key.path == ["publication"]:
                 md = ev.event_specific_data.materialization.metadata
                 version = md["published_version"].value if "published_version" in md else current_version(config)
-    return result.success, result.run_id, version
+                postgres = {k: md[k].value for k in ("postgres_error", "postgres_server", "postgres_rows") if k in md}
+    return result.success, result.run_id, version, postgres
 
 
 def _print_failure(config: Config, cycle_id: str, run_id: str) -> None:
@@ -140,12 +141,19 @@ def cmd_run(args) -> int:
     for c in cycles:
         print(f"cycle {c.id} ({c.start} – {c.end}): running…", flush=True)
         try:
-            ok, run_id, version = run_cycle(config, c.id)
+            ok, run_id, version, postgres = run_cycle(config, c.id)
         except RuntimeError as e:
             _err(str(e))
             return EXIT_GATE
         if ok:
             print(f"cycle {c.id}: published {version}", flush=True)
+            if "postgres_error" in postgres:
+                print(f"cycle {c.id}: published {version} locally, but PostgreSQL was not updated and still "
+                      f"serves its previous publication: {postgres['postgres_error']}", file=sys.stderr)
+                code = EXIT_GATE
+            elif postgres:
+                print(f"postgres: {postgres['postgres_server']} now serves {version} "
+                      f"(schemas marts_restricted, marts_aggregate; {postgres['postgres_rows']:,} rows)")
         else:
             _print_failure(config, c.id, run_id)
             code = EXIT_GATE
@@ -256,9 +264,13 @@ def cmd_rollback(args) -> int:
     if args.to not in versions(config):
         _err(f"--to {args.to!r} is not a kept publication; kept: {', '.join(versions(config)) or 'none'}")
         return EXIT_USAGE
+    from orchestration.postgres import postgres_enabled, publish_postgres
     with publish_lock(config):
         try:
             switch_current(config, args.to)
+            if postgres_enabled(config):
+                info = publish_postgres(config, config.published / args.to, args.to)
+                print(f"postgres: {info['server']} now serves {args.to}")
         except PublishError as e:
             _err(str(e))
             return EXIT_USAGE

@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     ],
     "sources": [],
     "attendance": {"feed": "daily"},
-    "publish": {"retention": 5, "postgres": {"enabled": False, "dsn_env": "TUTORING_IMPACT_PG"}},
+    "publish": {"retention": 5, "postgres": {"enabled": False, "dsn_env": "TUTORING_IMPACT_PG", "lock_wait_seconds": 600}},
     "alerts": {},
     "priority": {},
     "accountability": {"state_min_n": 10},

@@ -145,10 +145,24 @@ def publication(context: dg.AssetExecutionContext):
     def report_writer(folder, version):
         write_report(CONFIG, cycle, folder, version, [gate1, outcome])
 
-    version = publish(CONFIG, cycle, db, landing.landing_dir, pending, report_writer)
+    served: dict = {}
+
+    def serve_postgres(folder, version):
+        from orchestration.postgres import PostgresPublishError, postgres_enabled, publish_postgres
+        if not postgres_enabled(CONFIG):
+            return
+        try:
+            served.update(publish_postgres(CONFIG, folder, version))
+        except PostgresPublishError as e:
+            served["error"] = str(e)
+
+    version = publish(CONFIG, cycle, db, landing.landing_dir, pending, report_writer, after_switch=serve_postgres)
     pipeline.clean_builds(CONFIG)
     current = CONFIG.published / "current"
-    yield dg.MaterializeResult(metadata={
+    pg_meta = ({"postgres_error": served["error"]} if "error" in served else
+               {"postgres_server": served["server"], "postgres_version": served["version"],
+                "postgres_rows": served["rows"]} if served else {})
+    yield dg.MaterializeResult(metadata={**pg_meta,
         "published_version": version, "current": str(current),
         "report": dg.MetadataValue.path(str(current / "report.html")),
         "marts_aggregate": dg.MetadataValue.path(str(current / "marts_aggregate.duckdb")),

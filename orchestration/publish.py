@@ -103,8 +103,10 @@ def _chmod_tree(path: Path, restricted: bool, group: str | None):
 
 
 def publish(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, audit_rows: list[dict],
-            report_writer=None, wait: bool = True) -> str:
-    """Publish the marts of ``build_db`` for ``cycle``; returns the new VERSION (``<cycle>/v<N>``)."""
+            report_writer=None, wait: bool = True, after_switch=None) -> str:
+    """Publish the marts of ``build_db`` for ``cycle``; returns the new VERSION (``<cycle>/v<N>``).
+    ``after_switch(folder, version)`` runs once ``current`` has moved, still under the publish lock
+    (the PostgreSQL publication, so two runs cannot load it out of order)."""
     with publish_lock(config, wait=wait):
         clean_leftovers(config)
         cdir = config.published / cycle.id
@@ -129,6 +131,8 @@ def publish(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, aud
             raise
         switch_current(config, version)
         _apply_retention(config)
+        if after_switch:
+            after_switch(config.published / version, version)
         return version
 
 
