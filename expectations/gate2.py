@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.config import Config, Cycle
-from orchestration.marts import AGGREGATE, STUDENT_COLUMNS
+from orchestration.marts import AGGREGATE, NON_STUDENT_COUNTS, STUDENT_COLUMNS
 
 from .results import CheckResult, GateOutcome
 from .suites import Expectation, run_suite
@@ -71,7 +71,7 @@ def run_gate2(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, d
                                message=f"aggregate mart {m} has student columns {leaked}" if leaked else
                                f"aggregate mart {m} carries no student identifier",
                                fix="" if not leaked else "remove the columns from the aggregate mart"))
-        counts = [c for c in cols if c == "n" or c.startswith("n_")]
+        counts = [c for c in cols if (c == "n" or c.startswith("n_")) and c not in NON_STUDENT_COUNTS]
         if counts:
             supp = "coalesce(suppressed, false)" if "suppressed" in cols else "false"
             cond = " or ".join(f"({c} > 0 and {c} < {min_n})" for c in counts)

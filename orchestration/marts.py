@@ -17,6 +17,8 @@ AGGREGATE = (
 )
 ALL_MARTS = RESTRICTED + AGGREGATE
 STUDENT_COLUMNS = ("student_id", "student_key", "student_name", "first_name", "last_name")
+# Count columns of aggregate marts that do not count students (never suppressed for size).
+NON_STUDENT_COUNTS = ("n_strata", "n_sessions", "n_observations", "n_invoices", "n_groups", "n_tutors")
 
 
 def access(mart: str) -> str:
