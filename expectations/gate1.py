@@ -72,15 +72,23 @@ def run_gate1(config: Config, landing: LandingResult) -> GateOutcome:
                                   "ask the vendor for a corrected file", engine="manifest"))
         if f.id_match and f.id_match.get("rows"):
             rate = f.id_match["rate"] or 0.0
+            pad = f.id_match.get("suggested_id_pad_width")
+            hint = (f"; the IDs look like they lost their leading zeros: with id_pad_width: {pad} "
+                    f"{f.id_match.get('padded_rate', 0):.1%} would match" if pad and rate < id_min else "")
+            fix = ("check the vendor exports the district's student ID; if IDs lost their leading zeros "
+                   "(Excel strips them), set id_pad_width for this feed in config.yml")
+            if pad:
+                fix = (f"add id_pad_width: {pad} to this feed's entry under sources: in config.yml (e.g. "
+                       f"{{name: vendor, pattern: \"{f.source_file.split('/')[-1]}\", id_pad_width: {pad}}}), "
+                       "or ask the vendor to export IDs as text with their leading zeros")
             res.append(CheckResult(
                 "file.id_match_rate", "gate1", "error", rate >= id_min, source_file=f.source_file,
                 column=f.id_match["column"], failed_count=f.id_match["rows"] - f.id_match["matched"],
                 total_count=f.id_match["rows"],
                 message=f"{f.source_file}: {rate:.1%} of student IDs in '{f.id_match['column']}' match the SIS "
-                        f"({f.id_match['sis_identifier']}); at least {id_min:.0%} required",
-                fix="" if rate >= id_min else
-                "check the vendor exports the district's student ID; if IDs lost their leading zeros "
-                "(Excel strips them), set id_pad_width for this feed in config.yml", engine="manifest"))
+                        f"({f.id_match['sis_identifier'] or 'no identifier matched'}); at least {id_min:.0%} "
+                        f"required{hint}",
+                fix="" if rate >= id_min else fix, engine="manifest"))
     con = duckdb.connect()
     d = landing.landing_dir
     for t, fix in REQUIRED_TABLES.items():

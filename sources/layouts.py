@@ -124,9 +124,24 @@ class Layout:
     adapt: Callable[[Header], list[Output]]
     reject_if: tuple[str, ...] = ()               # present ⇒ not this layout
     folder: str | None = None
+    setting: str | None = None                    # only when this district setting is on
+    vendor: str = ""                              # who exports it (for the docs)
+    # a YAML mapping (sources.mappings) carries its own per-feed settings
+    date_format: str | None = None
+    timezone: str | None = None
+    id_pad_width: int | None = None
+    mapping_path: str | None = None
+    matcher: Callable[[Header], bool] | None = None
 
     def matches(self, h: Header) -> bool:
+        if self.matcher is not None:
+            return self.matcher(h)
         return all(h.known(n) for n in self.identify) and not any(h._find(n) for n in self.reject_if)
+
+    @property
+    def tables(self) -> list[str]:
+        """Canonical tables it produces (from a header holding every identifying column)."""
+        return TABLES_OF.get(self.name, [])
 
 
 def lit(s: str | None) -> str:
@@ -158,6 +173,18 @@ def _simple(table: str, identify: tuple[str, ...], name: str, description: str,
         return [Output(table, [sel], sid)]
 
     return Layout(name, description, identify, adapt, reject_if, TABLES[table].folder)
+
+
+def _absences(h: Header) -> list[Output]:
+    """An absences-only attendance feed (config ``attendance: {feed: absences_only}``): one row per
+    absence; without a status or code column every row is an unexcused absence. Landing fills the
+    present days from enrollment × the school calendar."""
+    from .contracts import TABLES
+    sel = canonical_select(h, "attendance", TABLES["attendance"].names,
+                           {"attendance_date": ALIASES["attendance_date"]})
+    if sel["status"] == "NULL":
+        sel["status"] = "'absent_unexcused'"
+    return [Output("attendance", [sel], {"student_id": sel["student_id"]})]
 
 
 def _sessions(h: Header) -> list[Output]:
@@ -442,6 +469,8 @@ LAYOUTS: list[Layout] = [
     # district SIS files
     _simple("attendance", ("student_id", "attendance_date", "status"), "attendance_daily", "daily attendance",
             extra={"attendance_date": ALIASES["attendance_date"]}),
+    Layout("attendance_absences", "absences-only attendance (student, date, optional status or code)",
+           ("student_id", "attendance_date"), _absences, folder="sis", setting="absences_only"),
     _simple("student_programs", ("student_id", "ell", "iep"), "student_programs", "program flags",
             reject_if=("district_id",)),
     _simple("grades", ("student_id", "class_id", "term_id", "mark"), "grades", "course marks"),
@@ -469,9 +498,30 @@ LAYOUTS: list[Layout] = [
 AUXILIARY_TABLES = ("student_demographics", "user_roles", "oneroster_manifest")
 
 
-def detect(h: Header) -> Layout | None:
-    """The most specific layout whose identifying columns are all in the header."""
-    candidates = [lay for lay in LAYOUTS if lay.matches(h)]
+def detect(h: Header, settings: frozenset[str] = frozenset(), extra: list[Layout] = ()) -> Layout | None:
+    """The most specific layout whose identifying columns are all in the header. ``extra`` are the
+    district's YAML mappings: on a tie they win over a built-in layout (the district wrote them for
+    exactly these files). Layouts bound to a setting (``absences_only``) count only when it is on."""
+    pool = [(lay, 1) for lay in extra] + [(lay, 0) for lay in LAYOUTS]
+    candidates = [(lay, pri) for lay, pri in pool if (lay.setting is None or lay.setting in settings)
+                  and lay.matches(h)]
     if not candidates:
         return None
-    return max(candidates, key=lambda lay: len(lay.identify))
+    return max(candidates, key=lambda c: (len(c[0].identify), c[1]))[0]
+
+
+def _tables_of() -> dict[str, list[str]]:
+    """Tables each built-in layout produces, found by adapting a header of its identifying columns."""
+    from .reader import SniffedFile
+    out = {}
+    for lay in LAYOUTS:
+        try:
+            outs = lay.adapt(Header(SniffedFile(None, "utf-8", ",", list(lay.identify), 1)))  # type: ignore[arg-type]
+            out[lay.name] = sorted({o.table for o in outs})
+        except Exception:   # an adapter that needs more columns than it identifies by
+            out[lay.name] = []
+    return out
+
+
+TABLES_OF: dict[str, list[str]] = {}
+TABLES_OF.update(_tables_of())
