@@ -122,3 +122,83 @@ def test_corrupt_delivery_fails_and_leaves_current_untouched(small_district, tmp
         assert reports, "a failure report is written"
     finally:
         shutil.copy(backup, sessions)
+
+
+def test_report_numbers_are_read_from_the_marts(small_district):
+    """A sample of published values, formatted the way the report prints them, is in the HTML."""
+    from orchestration.report import fmt
+    config, _, _ = small_district
+    cur = config.published / "current"
+    html = (cur / "report.html").read_text(encoding="utf-8")
+    con = duckdb.connect(str(cur / "marts_aggregate.duckdb"), read_only=True)
+    c = config.cycles[1].id
+    for (pct,) in con.execute("select pct_tier1 from tier_distribution where cycle_id = ? and grade = 'ALL' "
+                              "and not suppressed", [c]).fetchall():
+        assert fmt(pct, "pct100") in html
+    for value, target in con.execute("select value, target from metric_status where cycle_id = ? and value is not null",
+                                     [c]).fetchall():
+        assert f"<td class=''>{fmt(value)}</td><td class=''>{fmt(target)}</td>" in html
+    con.close()
+    for section in ("30-60-90", "tier pyramids", "Dosage", "Fidelity", "Impact", "Equity", "Cost", "Data quality"):
+        assert section in html
+
+
+def test_no_student_identifier_in_aggregate_outputs(small_district):
+    """No name, SIS id, local or state id, or student key anywhere in the aggregate serving file, the
+    aggregate Parquet files or the report."""
+    config, _, _ = small_district
+    from orchestration.marts import AGGREGATE
+    cur = config.published / "current"
+    land = config.landing / config.cycles[1].id
+    ids = set()
+    for row in duckdb.sql(f"select student_id, local_id, state_id, username, first_name || ' ' || last_name "
+                          f"from read_parquet('{land / 'students.parquet'}')").fetchall():
+        ids.update(v for v in row if v)
+    ids.update(k for (k,) in duckdb.sql(f"select student_key from read_parquet('{land / 'student_keys.parquet'}')").fetchall())
+    con = duckdb.connect(str(cur / "marts_aggregate.duckdb"), read_only=True)
+    for (t,) in con.execute("select table_name from information_schema.tables").fetchall():
+        assert t in AGGREGATE, t
+        cols = [c for (c, ty) in con.execute("select column_name, data_type from information_schema.columns where "
+                                             "table_name = ?", [t]).fetchall() if ty == "VARCHAR"]
+        for c in cols:
+            values = {v for (v,) in con.execute(f'select distinct "{c}" from {t}').fetchall() if v}
+            assert not (values & ids), (t, c)
+    con.close()
+    for m in AGGREGATE:
+        p = cur / "parquet" / f"{m}.parquet"
+        if p.is_file():
+            text = " ".join(str(v) for row in duckdb.sql(f"select * from read_parquet('{p}')").fetchall() for v in row)
+            assert not [i for i in ids if f" {i} " in f" {text} "], m
+    html = (cur / "report.html").read_text(encoding="utf-8")
+    import re
+    words = set(re.findall(r"[\w\-]+(?: [\w\-]+)?", html))
+    assert not (ids & words)
+    assert not [i for i in ids if i in html and (i.startswith("stu-") or len(i) >= 8)]
+
+
+def test_report_renders_offline_in_chromium(small_district):
+    """The report in a real headless Chromium: a screenshot (kept in tests/artifacts), no console
+    errors, and nothing it would fetch from anywhere (no scripts, stylesheets or images by URL)."""
+    import re
+    import subprocess
+    from test_ui import ARTIFACTS, CHROMIUM
+    config, _, _ = small_district
+    report = config.published / "current" / "report.html"
+    html = report.read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    assert not re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html, flags=re.I)
+    assert not re.findall(r"url\(\s*['\"]?(?:https?:)?//", html, flags=re.I)
+    if not CHROMIUM:
+        pytest.fail("chromium is not installed: apt-get install -y --no-install-recommends chromium") \
+            if __import__("os").environ.get("CI") else pytest.skip("chromium is not installed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS / "report.png"
+    profile = tmp = Path(__import__("tempfile").mkdtemp())
+    r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={profile}", "--window-size=1200,3000", "--enable-logging=stderr", "--v=0",
+                        f"--screenshot={png}", report.as_uri()], capture_output=True, text=True, timeout=120)
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert png.stat().st_size > 50_000
+    console = [ln for ln in r.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
+    assert console == []
