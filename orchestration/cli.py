@@ -93,7 +93,7 @@ def run_cycle(config: Config, cycle_id: str) -> tuple[bool, str, str | None]:
             contextlib.redirect_stdout(log if not os.environ.get("TUTORING_IMPACT_VERBOSE") else sys.stdout):
         with dg.DagsterInstance.get() as instance:
             quiet = {"loggers": {"console": {"config": {"log_level": os.environ.get("TUTORING_IMPACT_LOG_LEVEL",
-                                                                                    "WARNING")}}}}
+                                                                                    "ERROR")}}}}
             result = job.execute_in_process(partition_key=cycle_id, instance=instance, raise_on_error=False,
                                             run_config=quiet)
     version, postgres = None, {}
