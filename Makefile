@@ -7,7 +7,7 @@ DEMO_CONFIG := $(DEMO)/config.yml
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test ui docs clean
+.PHONY: install demo test ui docs clean bench
 
 $(BIN)/tutoring-impact: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,6 @@ docs: install
 
 clean:
 	rm -rf $(DEMO) dbt_project/target dbt_project/logs
+
+bench: install
+	$(BIN)/python bench/run.py $(or $(SCALE),demo)

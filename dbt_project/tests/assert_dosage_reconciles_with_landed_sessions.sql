@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'asset_key': ['student_dosage']}}) }}
 -- What is this test? Reconciliation (DESIGN §8 gate 2): every landed reading or math session dated
 -- in the cycle is counted in exactly one student_dosage row, and the attended minutes add up. Returns
 -- one row with both totals when they differ.
