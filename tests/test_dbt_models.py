@@ -244,7 +244,8 @@ def test_every_dbt_node_passed_including_unit_tests(built):
         # s05's math result has no percentile and is tiered by its level: the one expected warning
         warn = "test.tutoring_impact.warn_tiered_by_level_without_percentile"
         assert statuses.pop(warn) == "warn", cycle_id
-        bad = {k: v for k, v in statuses.items() if v not in ("success", "pass")}
+        # exposures (the report, the dashboards) are documentation: dbt reports them as no-op
+        bad = {k: v for k, v in statuses.items() if v not in ("success", "pass") and not k.startswith("exposure.")}
         assert not bad, (cycle_id, bad)
         assert any(k.startswith("test.") for k in statuses)
         assert sum(k.startswith("model.") for k in statuses) >= 50
