@@ -156,6 +156,10 @@ def cmd_run(args) -> int:
                       f"(schemas marts_restricted, marts_aggregate; {postgres['postgres_rows']:,} rows)")
         else:
             _print_failure(config, c.id, run_id)
+            from orchestration.alerts import alert_for_failure, send_alert
+            report_path = config.published / "failures" / c.id / f"{run_id}.json"
+            for line in send_alert(config, alert_for_failure(config, c.id, run_id, report_path)):
+                print(f"  alert: {line}", file=sys.stderr)
             code = EXIT_GATE
             if args.all:
                 break

@@ -199,6 +199,8 @@ class Config:
             if s.get("kind", "local") not in ("local", "sftp", "s3"):
                 raise ConfigError(f"sources[{i}].kind", s.get("kind"), "local, sftp or s3")
         _number("publish.retention", r["publish"]["retention"], 1, 1000)
+        from orchestration.alerts import check_alerts_config    # here: alerts imports ConfigError
+        self.alerts = check_alerts_config(r["alerts"])
 
     # -- settings read everywhere -------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:

@@ -16,6 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from expectations.gate1 import run_gate1
 from expectations.gate2 import run_gate2
 from orchestration import pipeline
+from orchestration.alerts import make_run_failure_sensor
 from orchestration.config import ConfigError, load_config
 from orchestration.publish import publish, write_failure_report
 from orchestration.report import write_report
@@ -210,7 +211,7 @@ defs = dg.Definitions(
     assets=[land_delivery, dbt_marts, publication],
     jobs=[cycle_job],
     schedules=[cycle_schedule],
-    sensors=[delivery_sensor],
+    sensors=[delivery_sensor, make_run_failure_sensor(cycle_job, CONFIG)],
     resources={"dbt": DbtCliResource(project_dir=DBT, profiles_dir=str(pipeline.DBT_DIR),
                                      dbt_executable=pipeline.dbt_executable())},
 )

@@ -150,7 +150,7 @@ def _assemble(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, p
     marts = [m for m in ALL_MARTS if m in built and m != "cycle_audit"]
     out = {}
     for m in marts:
-        parts = [f"select * from build.main.{m}"]
+        parts = [f"select {_rounded_columns(con, m)} from build.main.{m}"]
         old = prev / "parquet" / f"{m}.parquet" if prev else None
         if old and old.is_file():
             parts.append(f"select * from read_parquet('{old}') where cycle_id <> '{cycle.id}' "
@@ -174,6 +174,18 @@ def _assemble(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, p
         out["quarantine"] = "restricted"
     con.close()
     return out
+
+
+PUBLISHED_DECIMALS = 10
+
+
+def _rounded_columns(con, mart: str) -> str:
+    """Doubles are published to 10 decimal places: parallel aggregation sums floats in a varying
+    order, and the last bits must not make a rerun of unchanged inputs publish different values."""
+    cols = con.execute("select column_name, data_type from information_schema.columns where table_catalog = 'build' "
+                       "and table_name = ? order by ordinal_position", [mart]).fetchall()
+    return ", ".join(f'round("{c}", {PUBLISHED_DECIMALS}) as "{c}"' if t in ("DOUBLE", "FLOAT", "REAL") else f'"{c}"'
+                     for c, t in cols)
 
 
 def _write_json(tmp: Path, rows: list[dict]) -> str:

@@ -42,6 +42,7 @@ def test_explicit_cycle_list():
     ({"dosage": {"adequate_share": 1.5}}, "dosage.adequate_share"),
     ({"district": {"timezone": "Mars/Olympus"}}, "district.timezone"),
     ({"attendance": {"feed": "weekly"}}, "attendance.feed"),
+    ({"alerts": {"smtp": {"host": "mail"}}}, "alerts.smtp.sender"),
     ({"school_year": {"id": "x", "first_day": "2026-13-01", "last_day": "2027-06-04"}}, "school_year.first_day"),
 ])
 def test_bad_values_name_the_key(override, key):

@@ -89,5 +89,5 @@ def test_definitions_snapshot(definitions):
     assert {"gate1_sources", "gate2_marts"} <= checks
     assert [j.name for j in repo.get_all_jobs() if not j.name.startswith("__")] == ["cycle"]
     assert {s.name for s in repo.schedule_defs} == {"cycle_schedule"}
-    assert {s.name for s in repo.sensor_defs} == {"delivery_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {"delivery_sensor", "cycle_failure_alert"}
     assert d.PARTITIONS.get_partition_keys() == [f"2026-27-C{k}" for k in range(1, 8)]
