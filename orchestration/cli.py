@@ -58,6 +58,20 @@ def cycle_lock(config: Config, cycle_id: str):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+@contextmanager
+def _progress(text: str):
+    """A spinner with elapsed time on a terminal; nothing when output goes to a file or cron."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as prog:
+        prog.add_task(text, total=None)
+        yield
+
+
 def _load(args) -> Config:
     return load_config(args.config)
 
@@ -141,7 +155,8 @@ def cmd_run(args) -> int:
     for c in cycles:
         print(f"cycle {c.id} ({c.start} – {c.end}): running…", flush=True)
         try:
-            ok, run_id, version, postgres = run_cycle(config, c.id)
+            with _progress(f"cycle {c.id}: land → gate 1 → dbt build → gate 2 → publish"):
+                ok, run_id, version, postgres = run_cycle(config, c.id)
         except RuntimeError as e:
             _err(str(e))
             return EXIT_GATE
