@@ -333,6 +333,55 @@ def test_ell_is_the_most_under_referred_group_among_need(larger):
     assert rows[0][2] < 0.75 * rows[1][2]
 
 
+def test_post_moy_entrants_are_offered_places_on_their_baseline(larger):
+    """Students entering after MOY come off the baseline waitlist: with a BOY result they were Tier
+    2/3 on it. Referring them on the MOY score would select on the outcome (growth_z runs from BOY),
+    which no estimator conditioning on the baseline can undo."""
+    root, truth = larger
+    folder = inbox(root, f"{YEAR}-C7")
+    s = folder / "screener"
+    moy_start = truth["windows"]["MOY"][0]
+    con = duckdb.connect()
+    rows = con.execute(f"""
+        with boy as (
+            select StudentID as lid, case Subject when 'Reading' then 'reading' else 'math' end as subject,
+                   TestPercentile::int as pct
+            from read_csv('{s}/AssessmentResults.csv', all_varchar=true) where TermName like 'Fall%'
+            union all select "Student ID", 'reading', Percentile::int
+            from read_csv('{s}/diagnostic_results_ela.csv', all_varchar=true) where "Norming Window" like 'Fall%'
+            union all select "Student ID", 'math', Percentile::int
+            from read_csv('{s}/diagnostic_results_math.csv', all_varchar=true) where "Norming Window" like 'Fall%'),
+        late as (select student_id as lid, subject from read_csv('{folder}/tutoring/program_enrollment.csv', all_varchar=true)
+                 where entry_date > '{moy_start}')
+        select late.subject, boy.pct from late left join boy using (lid, subject)""").fetchall()
+    with_boy = [pct for _, pct in rows if pct is not None]
+    assert len(with_boy) >= 10, rows
+    assert max(with_boy) < 25, sorted(with_boy)
+
+
+def test_the_planted_effect_is_in_growth_z_units():
+    """effect_sd is in SD of the observed score in the cell growth_z standardises in (vendor ×
+    subject × grade × window, all tested students), so truth's τ and growth_z share one unit."""
+    import numpy as np
+    from orchestration.config import Config
+    from orchestration.generator import population, screeners, tutoring
+    from orchestration.generator.school_calendar import Calendar, config_dict
+
+    schools = population.make_schools(4, 4)
+    cal = Calendar.from_config(Config(config_dict(YEAR, schools.district_name), Path("config.yml")))
+    pupils = population.make_students(4, 1500, schools, 2025)
+    scr = screeners.simulate(4, pupils, schools, cal)
+    tutoring.simulate(4, pupils, schools, cal, scr, 0.2)
+    for w in (1, 2):
+        for s in range(2):
+            x = scr.x(w, s)
+            tutored = scr.tested[w, s] & (scr.effect[w, s] > 0)
+            assert tutored.sum() > 50
+            for i in np.flatnonzero(tutored)[:40]:
+                cell = scr.tested[w, s] & (scr.vendor == scr.vendor[i]) & (pupils.grade == pupils.grade[i])
+                assert scr.effect_unit[w, s, i] == pytest.approx(x[cell].std(ddof=1), rel=1e-3)
+
+
 def test_dosage_spreads_over_all_three_bands(larger):
     _, truth = larger
     est = truth["cycles"][f"{YEAR}-C7"]["estimands"]

@@ -8,13 +8,18 @@
     Every line of the table is an equation: the cells of one row value (its real column values plus
     its 'ALL' total) and the cells of one column value. A line holding exactly one suppressed cell
     lets that cell be recovered by subtraction, so each pass suppresses, in every such line, the
-    unsuppressed cell with the smallest size (ties by the other dimension's value). Passes alternate
+    unsuppressed cell with the smallest size (ties by the other dimension's value) — except in the
+    margin line (the 'ALL' row) running along the dimension named by `largest_first_along`, where it
+    is the largest cell other than the total. A subgroup table passes its value dimension: then
+    protecting a small district cell (say ell=unknown) withholds the majority group's count
+    (ell=false), not the small group the table exists to show (ell=true), whose district rate would
+    otherwise vanish; the school lines keep smallest-first, which withholds least. Passes alternate
     between row lines and column lines; `passes` rounds are unrolled (SQL has no loop), and the
     singular test `assert_tier_distribution_no_recoverable_cell` fails the build if a line is still
     left with exactly one suppressed cell.
 
     Renders a chain of CTEs ending in `<output>`; call it inside a `with` list. -#}
-{% macro complementary_suppression(cells, output, partition_columns, row_dim, col_dim, size, flag, passes=4) -%}
+{% macro complementary_suppression(cells, output, partition_columns, row_dim, col_dim, size, flag, passes=4, largest_first_along=none) -%}
 {%- set steps = [] -%}
 {%- for i in range(passes) -%}
     {%- do steps.append((row_dim, col_dim)) -%}
@@ -36,7 +41,13 @@
             {% for p in partition_columns %}c.{{ p }}, {% endfor %}c.{{ line_dim }}, c.{{ other_dim }},
             row_number() over (
                 partition by {% for p in partition_columns %}c.{{ p }}, {% endfor %}c.{{ line_dim }}
+                {%- if other_dim == largest_first_along %}
+                order by case when c.{{ line_dim }} = 'ALL' and c.{{ other_dim }} = 'ALL' then 1 else 0 end,
+                         case when c.{{ line_dim }} = 'ALL' then -c.{{ size }} else c.{{ size }} end,
+                         case when c.{{ other_dim }} = 'ALL' then 1 else 0 end, c.{{ other_dim }}
+                {%- else %}
                 order by c.{{ size }}, case when c.{{ other_dim }} = 'ALL' then 1 else 0 end, c.{{ other_dim }}
+                {%- endif %}
             ) as complement_rank
         from {{ previous.name }} as c
         inner join {{ step_name }}_lines as l
@@ -75,9 +86,11 @@
     count is then suppressed whole, followed by a last complementary pass. The singular tests
     assert_*_no_recoverable_count check the result.
 
+    `largest_first_along` is passed on to complementary_suppression.
+
     Renders CTEs ending in `<output>`: the partition columns, the two dimensions and a boolean
     `<measure>_suppressed` per measure. -#}
-{% macro suppress_counts(counts, output, partition_columns, row_dim, col_dim, measures, equations=[], rounds=2, passes=3) -%}
+{% macro suppress_counts(counts, output, partition_columns, row_dim, col_dim, measures, equations=[], rounds=2, passes=3, largest_first_along=none) -%}
 {%- set keys = partition_columns + [row_dim, col_dim] -%}
 {%- set key_list = keys | join(', ') -%}
 {{ output }}_long as (
@@ -124,7 +137,7 @@
 {{ comp }}_cells as (
     select {{ key_list }}, measure, n, suppressed from {{ previous.name }}
 ),
-{{ complementary_suppression(comp ~ '_cells', comp, partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes) }},
+{{ complementary_suppression(comp ~ '_cells', comp, partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes, largest_first_along=largest_first_along) }},
 {%- set previous.name = comp %}
 {%- endfor %}
 {%- for eq in equations %}
@@ -150,7 +163,7 @@
 {{ output }}_last_cells as (
     select {{ key_list }}, measure, n, suppressed from {{ previous.name }}
 ),
-{{ complementary_suppression(output ~ '_last_cells', output ~ '_last', partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes) }},
+{{ complementary_suppression(output ~ '_last_cells', output ~ '_last', partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes, largest_first_along=largest_first_along) }},
 {%- set previous.name = output ~ '_last' %}
 {%- endif %}
 {{ output }} as (

@@ -2,12 +2,15 @@
 two vendor layouts they are delivered in (NWEA MAP Growth CDF 2021+, i-Ready Diagnostic 2025-26).
 
 Model (units: standard deviations of the national norm population):
-    x[w, s, i] = θ[s, i] + growth[w, s, i] + ε[w, s, i] + effect[w, s, i] · sd_w
+    x[w, s, i] = θ[s, i] + growth[w, s, i] + ε[w, s, i] + effect[w, s, i] · unit[w, s, i]
 with ε ~ N(0, 0.35), growth 0 at BOY and a N(0, 0.2) step per later window, effect the planted
-tutoring effect (tutoring.py) and sd_w the population SD of x at window w (√(1 + var growth + 0.35²)).
-Percentile = clip(round(100 Φ(x / sd_w)), 1, 99); scale score = vendor mean(grade, window) + vendor
-sd × x. Skill (domain) standing = x + a persistent per-student skill deviation N(0, 0.6) + window
-noise N(0, 0.25); each student's weakest reported skill is their priority gap.
+tutoring effect (tutoring.py) and unit the sample SD of the observed x among the students tested in
+window w in the student's vendor × grade (the cell growth_z is standardised in, DESIGN §7), so an
+effect of 0.2 moves growth_z by 0.2. Percentile = clip(round(100 Φ(x / sd_w)), 1, 99), sd_w the
+national population SD of x at window w (√(1 + var growth + 0.35²)); scale score = vendor
+mean(grade, window) + vendor sd × x. Skill (domain) standing = x + a persistent per-student skill
+deviation N(0, 0.6) + window noise N(0, 0.25); each student's weakest reported skill is their
+priority gap.
 """
 from __future__ import annotations
 
@@ -170,10 +173,11 @@ class Screening:
     skill_dev: list[np.ndarray]     # per subject (n, k) persistent deviations
     skill_noise: list[np.ndarray]   # per subject (3, n, k)
     effect: np.ndarray              # (3, 2, n) planted effect in SD units (0 until set)
+    effect_unit: np.ndarray         # (3, 2, n) x units per SD of effect: the norm cell's observed SD
     style: np.ndarray               # (3, 2, n) uniform draws for cosmetic choices
 
     def x(self, w: int, s: int) -> np.ndarray:
-        return self.base[w, s] + self.effect[w, s] * window_sd(w)
+        return self.base[w, s] + self.effect[w, s] * self.effect_unit[w, s]
 
     def percentile(self, w: int, s: int) -> np.ndarray:
         return percentile_of(self.x(w, s) / window_sd(w))
@@ -201,8 +205,23 @@ def simulate(seed: int, students: Students, schools: Schools, cal: Calendar) -> 
     dev = [rng.normal(0, SKILL_SD, (n, len(SKILLS[s]))) for s in range(2)]
     noise = [rng.normal(0, SKILL_NOISE_SD, (3, n, len(SKILLS[s]))) for s in range(2)]
     vendor = np.array([0 if v == "map" else 1 for v in schools.screener])[students.school]
-    return Screening(win, vendor, tested, day, minute, base, dev, noise, np.zeros((3, 2, n)),
+    unit = np.broadcast_to(np.array([window_sd(w) for w in range(3)])[:, None, None], (3, 2, n)).copy()
+    return Screening(win, vendor, tested, day, minute, base, dev, noise, np.zeros((3, 2, n)), unit,
                      rng.random((3, 2, n)))
+
+
+def norm_cell_sd(scr: Screening, grade: np.ndarray, w: int, s: int) -> np.ndarray:
+    """Per student: the sample SD of the observed x at window w among the students tested in it in
+    the same vendor × grade — the cell growth_z standardises in (NaN for a cell of fewer than two)."""
+    x = scr.x(w, s)
+    cell = scr.vendor * 100 + grade
+    ok = scr.tested[w, s]
+    size = np.bincount(cell[ok], minlength=200).astype(np.float64)
+    total = np.bincount(cell[ok], weights=x[ok], minlength=200)
+    mean = total / np.maximum(size, 1)
+    dev2 = np.bincount(cell[ok], weights=(x[ok] - mean[cell[ok]]) ** 2, minlength=200)
+    sd = np.where(size >= 2, np.sqrt(dev2 / np.maximum(size - 1, 1)), np.nan)
+    return sd[cell]
 
 
 def iready_status(grade: np.ndarray, skill: int, subject: int, pct: np.ndarray, style: np.ndarray) -> np.ndarray:

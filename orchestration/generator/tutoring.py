@@ -16,7 +16,7 @@ import numpy as np
 from ._util import group_rank, stream
 from .population import Schools, Students
 from .school_calendar import Calendar
-from .screeners import SKILLS, Screening, priority_skill, window_sd
+from .screeners import SKILLS, Screening, norm_cell_sd, priority_skill, window_sd
 
 WEEKLY_TARGET = 90           # minutes (config dosage.weekly_minutes default)
 ADEQUATE = 0.8               # config dosage.adequate_share default
@@ -198,18 +198,25 @@ def refer_and_enroll(seed: int, students: Students, scr: Screening, cal: Calenda
         entry = _weekday_shift(cal, np.maximum(prog_start, rday + rng.integers(3, 11, n)))
         source = np.where(need, 0, np.where(role == 2, 3, np.where(role == 1, 2, 1)))
 
-        # after MOY: students in need on the winter screener who are not enrolled yet
+        # after MOY, places freed by exits go to the waitlist: students in need at their baseline who
+        # are not enrolled yet — Tier 2/3 on the BOY screener, or on MOY for students who missed BOY
+        # (MOY is then their baseline). The offer is drawn on the baseline alone: a MOY score that
+        # follows a BOY one is part of the outcome growth is measured on, and referring on it would
+        # plant a low-growth treated group (and strip it from the comparison) that no estimator
+        # conditioning on the baseline can undo.
         moy_ok = scr.tested[1, s]
         moy_pct = scr.percentile(1, s)           # no effect yet: these students were not tutored
-        late_need = moy_ok & (moy_pct < 25) & ~enrolled
+        late_need = (need | (~boy_ok & moy_ok & (moy_pct < 25))) & ~enrolled
         late = late_need & (rng.random(n) < 0.30 * np.where(ell, 0.45, 1.0))
         late_rday = _weekday_shift(cal, scr.day[1, s] + rng.integers(2, 11, n))
         late_enrolled = late & (rng.random(n) < 0.9)
         late_entry = _weekday_shift(cal, late_rday + rng.integers(3, 11, n))
         late_role = np.searchsorted([0.55, 0.90], rng.random(n), side="right")
+        late_reason = np.where(boy_ok, 0, 1)     # fall or winter screener, whichever is the baseline
 
+        # a waitlisted student referred in the fall needs no second referral
         for mask, d, rl, rs, nd in ((referred, rday, role, reason, need),
-                                    (late, late_rday, late_role, np.ones(n, dtype=np.int64), late_need)):
+                                    (late & ~referred, late_rday, late_role, late_reason, late_need)):
             idx = np.flatnonzero(mask)
             ref["student"].append(idx)
             ref["subject"].append(np.full(len(idx), s))
@@ -450,13 +457,22 @@ def attainment(cal: Calendar, ses: Sessions, enr: Enrollments, as_of: np.ndarray
     return np.where(weeks > 0, minutes / (WEEKLY_TARGET * np.maximum(weeks, 1)), 0.0)
 
 
-def plant_effect(cal: Calendar, ses: Sessions, enr: Enrollments, scr: Screening, effect_sd: float) -> None:
-    """effect[w, s, i] = effect_sd × min(1, A / 0.8) in SD units, A = the student's YTD attainment in
-    the subject on their own test day of window w (MOY, EOY); 0 for students never enrolled."""
+def plant_effect(cal: Calendar, ses: Sessions, enr: Enrollments, scr: Screening, students: Students,
+                 effect_sd: float) -> None:
+    """effect[w, s, i] = effect_sd × min(1, A / 0.8) in SD of the observed score, A = the student's YTD
+    attainment in the subject on their own test day of window w (MOY, EOY); 0 for students never
+    enrolled. The SD is that of the cell growth_z standardises in (school year × vendor × subject ×
+    grade × window, all tested students), so τ in truth.json and growth_z share one unit. That SD
+    includes the effect itself, so the unit is found by fixed-point steps: four leave a relative
+    error below 1e-5 even at effect_sd 0.5."""
     for w in (1, 2):
         test_day = scr.day[w, enr.subject, enr.student]
         a = attainment(cal, ses, enr, test_day)
         scr.effect[w, enr.subject, enr.student] = effect_sd * np.minimum(1.0, a / ADEQUATE)
+        for s in range(2):
+            for _ in range(4):
+                sd = norm_cell_sd(scr, students.grade, w, s)
+                scr.effect_unit[w, s] = np.where(np.isnan(sd), window_sd(w), sd)
 
 
 def simulate(seed: int, students: Students, schools: Schools, cal: Calendar, scr: Screening,
@@ -467,7 +483,7 @@ def simulate(seed: int, students: Students, schools: Schools, cal: Calendar, scr
     groups = form_groups(seed, students, scr, cal, enr, providers)
     tutors = hire_tutors(seed, groups, providers, schools.n)
     sessions, meetings = hold_meetings(seed, cal, groups, tutors, enr, providers, students)
-    plant_effect(cal, sessions, enr, scr, effect_sd)
+    plant_effect(cal, sessions, enr, scr, students, effect_sd)
     return Program(providers, sp, referrals, enr, groups, tutors, sessions, meetings["group"],
                    meetings["day"], meetings["status"], meetings["duration"], meetings["attendees"],
                    meetings["tutor"])

@@ -7,7 +7,9 @@
 --   under_referred           = the published group with the largest negative gap in its school and dimension
 -- Privacy (DESIGN §9): each count with 0 < n < min_n is withheld with every value derived from it;
 -- complementary suppression per count across the school and value lines, and within a cell for
--- referred = with need + without need (macro suppress_counts). suppressed = any count withheld.
+-- referred = with need + without need (macro suppress_counts); along the district's values the
+-- complement is the largest group, so a small group's district rate is not withheld to protect
+-- another small cell (e.g. ell=unknown). suppressed = any count withheld.
 with population as (
     select * from {{ ref('int_equity_students') }}
 ),
@@ -47,7 +49,8 @@ counts as (
 
 {{ suppress_counts('counts', 'count_flags', ['subject', 'dimension'], 'school_id', 'dimension_value',
                    ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'],
-                   equations=[['n_referred', 'n_referred_with_need', 'n_referred_without_need']]) }},
+                   equations=[['n_referred', 'n_referred_with_need', 'n_referred_without_need']],
+                   largest_first_along='dimension_value') }},
 
 flagged as (
     select
