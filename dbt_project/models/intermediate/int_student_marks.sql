@@ -1,5 +1,7 @@
 -- int_student_marks: one row per student × subject × ended term with a mark in a class of the
--- subject: whether any of those marks is failing (macro is_failing_mark). Feeds the 30-60-90
+-- subject: how many marks, and whether any of them is failing (macro is_failing_mark: F, F+, F-, E,
+-- U, NP, NC, FAIL; or a number below 60 on a 0–100 scale, below 1.0 on a 0–4 grade-point scale).
+-- Feeds student_tiers' failing_grade (int_failing_grades: the latest term) and the 30-60-90
 -- failing-grade comparison before and after entry.
 with grades as (
     select * from {{ ref('stg_grades') }}
@@ -34,6 +36,7 @@ select
     student_id,
     subject,
     term_end_date,
+    count(*) as marks_in_term,
     max(case when is_failing then 1 else 0 end) = 1 as failing
 from marks
 where subject in ('reading', 'math')
