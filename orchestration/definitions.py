@@ -39,7 +39,11 @@ PARTITIONS = dg.StaticPartitionsDefinition([c.id for c in CONFIG.cycles])
 DBT = DbtProject(project_dir=pipeline.DBT_DIR, profiles_dir=pipeline.DBT_DIR)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 if not Path(DBT.manifest_path).is_file():
-    DBT.preparer.prepare(DBT)
+    # `make install` parses the project; parse here too with the venv's dbt if the manifest is gone
+    import subprocess
+    subprocess.run([pipeline.dbt_executable(), "parse", "--quiet", "--project-dir", str(pipeline.DBT_DIR),
+                    "--profiles-dir", str(pipeline.DBT_DIR)], check=True, capture_output=True,
+                   env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
 
 
 class Translator(DagsterDbtTranslator):
