@@ -184,6 +184,8 @@ def _absences(h: Header) -> list[Output]:
                            {"attendance_date": ALIASES["attendance_date"]})
     if sel["status"] == "NULL":
         sel["status"] = "'absent_unexcused'"
+    else:       # a listed day without a code is still an absence
+        sel["status"] = f"coalesce(nullif(trim({sel['status']}), ''), 'absent_unexcused')"
     return [Output("attendance", [sel], {"student_id": sel["student_id"]})]
 
 
@@ -507,7 +509,10 @@ def detect(h: Header, settings: frozenset[str] = frozenset(), extra: list[Layout
                   and lay.matches(h)]
     if not candidates:
         return None
-    return max(candidates, key=lambda c: (len(c[0].identify), c[1]))[0]
+    # a layout bound to an active setting is the reading the district asked for (absences-only
+    # attendance with a status column also fits the daily layout)
+    return max(candidates, key=lambda c: (len(c[0].identify) + (1 if c[0].setting else 0), c[1],
+                                          1 if c[0].setting else 0))[0]
 
 
 def _tables_of() -> dict[str, list[str]]:
@@ -525,3 +530,38 @@ def _tables_of() -> dict[str, list[str]]:
 
 TABLES_OF: dict[str, list[str]] = {}
 TABLES_OF.update(_tables_of())
+
+
+VENDORS = {
+    "nwea_map_cdf": "NWEA", "iready_diagnostic": "Curriculum Associates", "dibels8_benchmark": "Amplify (mCLASS)",
+    "star_reading": "Renaissance", "star_skill_area": "Renaissance", "star_dashboard_standards": "Renaissance",
+    "datas_students": "DATAS (Accelerate)", "datas_sessions": "DATAS (Accelerate) and any vendor",
+}
+EXTRA_TABLES = {      # produced when the file has the columns (goal/domain blocks, program flags…)
+    "nwea_map_cdf": ["screener_domains"], "iready_diagnostic": ["screener_domains"],
+    "dibels8_benchmark": ["screener_domains"],
+}
+
+
+def docs_tables() -> str:
+    """The recognised layouts and the canonical columns with their accepted spellings, as Markdown
+    (pasted into docs/bring-your-own-extracts.md; a test keeps the two equal)."""
+    from .contracts import TABLES
+    out = ["| layout | vendor | identifying columns (all present) | tables produced |", "|---|---|---|---|"]
+    for lay in LAYOUTS:
+        vendor = VENDORS.get(lay.name) or ("OneRoster 1.1/1.2 (any SIS)" if lay.name.startswith("oneroster")
+                                           else "district or vendor (canonical)")
+        tables = lay.tables + [t for t in EXTRA_TABLES.get(lay.name, []) if t not in lay.tables]
+        note = " (with `attendance: {feed: absences_only}`)" if lay.setting else ""
+        out.append(f"| `{lay.name}` | {vendor} | {', '.join(f'`{c}`' for c in lay.identify)}{note} | "
+                   f"{', '.join(tables) or '(folded into students)'} |")
+    out += ["", "| table | columns (**required**) | also accepted as |", "|---|---|---|"]
+    for t in TABLES.values():
+        cols = ", ".join(f"**{c.name}**" if c.required else c.name for c in t.columns)
+        al = "; ".join(f"{c.name}: {', '.join(ALIASES[c.name])}" for c in t.columns if c.name in ALIASES)
+        out.append(f"| `{t.name}` | {cols} | {al} |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(docs_tables())

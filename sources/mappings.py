@@ -269,6 +269,8 @@ def _main(argv: list[str]) -> int:
     outs = lay.adapt(h)
     print(f"tables:    {', '.join(sorted({o.table for o in outs}))}")
     print(f"not used:  {h.unused() or 'none'}")
+    for w in sf.warnings:
+        print(f"warning:   {w}")
     from .rules import RuleContext, typed_select
     from .contracts import table as ctable
     import datetime as dt
@@ -280,15 +282,23 @@ def _main(argv: list[str]) -> int:
         t = ctable(o.table)
         sel = o.selects[0]
         cols = ", ".join(f"{sel.get(c.name, 'NULL')}::varchar as \"{c.name}\"" for c in t.columns)
-        ctx = RuleContext("America/New_York", dt.date(2100, 1, 1), dt.date(1900, 1, 1), dt.date(2100, 1, 1),
-                          date_format=lay.date_format, source_timezone=lay.timezone)
+        from .layouts import CODE_FIELDS
+        tz = "America/New_York"
+        if cfg is not None:
+            import yaml as _yaml
+            tz = ((_yaml.safe_load(cfg.read_text()) or {}).get("district") or {}).get("timezone") or tz
+        ctx = RuleContext(tz, dt.date(2100, 1, 1), dt.date(1900, 1, 1), dt.date(2100, 1, 1),
+                          date_format=lay.date_format, code_fields=CODE_FIELDS, source_timezone=lay.timezone)
         sql = typed_select(t, f"(select {cols} from raw limit {int(a.rows)})", ctx, [])
         res = con.execute(sql)
         names = [d[0] for d in res.description]
+        print(f"first rows (student IDs as delivered; times in {tz}):")
         for row in res.fetchall():
-            shown = {n: v for n, v in zip(names, row) if v is not None and not n.startswith("__")}
+            shown = {n: (v.isoformat(sep=' ') if isinstance(v, dt.datetime) else v.isoformat() if isinstance(v, dt.date)
+                         else v) for n, v in zip(names, row) if v is not None and not n.startswith("__")}
             bad = dict(zip(names, row))
-            print("  ", shown, f"  ✗ {bad['__reason']} in {bad['__reason_column']}" if bad["__reason"] else "")
+            print("  ", shown, f"  ✗ {bad['__reason']} in {bad['__reason_column']}: {bad['__bad_value']!r}"
+                  if bad["__reason"] else "")
         if rf.rejects:
             print(f"malformed: {len(rf.rejects)} record(s), first on line {rf.rejects[0][0]}: {rf.rejects[0][1]}")
     return 0

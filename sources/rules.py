@@ -118,7 +118,9 @@ def timestamp_expr(v: str, ctx: RuleContext) -> str:
              f"then timezone({s(ctx.timezone)}, try_cast({v} as timestamptz)) end")
     naive = f"try_strptime({v}, {_list(_ts_formats(ctx))})"
     if ctx.source_timezone and ctx.source_timezone != ctx.timezone:
-        naive = f"timezone({s(ctx.timezone)}, timezone({s(ctx.source_timezone)}, {naive}))"
+        # a time of day is the vendor's clock; a bare date is a calendar day and is not shifted
+        naive = (f"case when regexp_matches({v}, '[0-9]:[0-9]') then timezone({s(ctx.timezone)}, "
+                 f"timezone({s(ctx.source_timezone)}, {naive})) else {naive} end")
     return f"coalesce({zoned}, {naive}, {_excel(v, 'timestamp')})"
 
 

@@ -296,7 +296,8 @@ def test_zoned_timestamps_become_district_local_time(tmp_path):
 def test_row_rules_quarantine_with_reason_column_and_line(tmp_path, name, expected):
     folder = {"sessions": "tutoring", "observations": "tutoring", "scope": "tutoring", "screener": "screener"}.get(
         name.rsplit("_", 1)[1].removesuffix(".csv"), "sis")
-    d = land(tmp_path, {name: folder})
+    records = sum(1 for line in (FIXTURES / name).read_text().splitlines()[1:] if line.strip())
+    d = land(tmp_path, {name: folder}, expect={name: records})
     assert d.quarantine(name) == expected
     f = d.file(name)
     assert f.rows_quarantined == len(expected) and f.rows_loaded == f.rows_read - len(expected)
@@ -353,6 +354,13 @@ def test_unbalanced_quote_is_one_malformed_row_and_the_rest_of_the_file_loads(tm
     assert d.rows("family_contacts", "select student_id, outcome from t order by 1") == [
         (SID["000101"], "reached"), (SID["000103"], "reached"), (SID["000104"], "left, message"),
         (SID["000105"], "reached")]
+
+
+def test_report_title_lines_above_the_header_are_skipped(tmp_path):
+    d = land(tmp_path, {"report_title_lines_tutors.csv": "tutoring"}, expect={"report_title_lines_tutors.csv": 2})
+    f = d.file("report_title_lines_tutors.csv")
+    assert f.layout == "tutors" and f.rows_loaded == 2
+    assert "2 line(s) above the header were skipped (a report title?)" in f.warnings
 
 
 def test_too_many_fields_is_malformed(tmp_path):
@@ -487,7 +495,8 @@ def test_hidden_files_and_ready_are_ignored(tmp_path):
 def test_unrecognised_file_fails_gate1(tmp_path):
     d = land(tmp_path, {"unrecognised_columns.csv": "tutoring"})
     err = d.file("unrecognised_columns.csv").error
-    assert err.startswith("unrecognised file tutoring/unrecognised_columns.csv") and "add a mapping" in err
+    assert err.startswith("unrecognised file tutoring/unrecognised_columns.csv (columns: foo, bar, baz)")
+    assert "add a mapping" in err
     assert err.endswith("or remove it")
     assert any(r.check == "file.readable" and "unrecognised file" in r.message for r in d.gate1().errors)
 
