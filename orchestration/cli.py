@@ -212,12 +212,17 @@ def status_rows(config: Config) -> list[dict]:
     from sources.landing import read_manifest
     cur = current_version(config)
     allv = versions(config)
+    in_current = _published_in_current(config)
     rows = []
     for c in config.cycles:
         mine = [v for v in allv if v.startswith(c.id + "/")]
+        if not mine and c.id in in_current:
+            # its own folder fell to retention, but its rows are in the current publication
+            mine = [in_current[c.id]]
         fails = sorted((config.published / "failures" / c.id).glob("*.json"), key=lambda p: p.stat().st_mtime) \
             if (config.published / "failures" / c.id).is_dir() else []
-        pub_time = max(((config.published / v).stat().st_mtime for v in mine), default=0)
+        pub_time = max(((config.published / v).stat().st_mtime for v in mine if (config.published / v).exists()),
+                       default=float("inf") if mine else 0)
         fail_time = fails[-1].stat().st_mtime if fails else 0
         m = read_manifest(config, c.id)
         if mine and pub_time >= fail_time:
@@ -243,9 +248,20 @@ def status_rows(config: Config) -> list[dict]:
     return rows
 
 
+def _published_in_current(config: Config) -> dict[str, str]:
+    """cycle → the version that published it, for every cycle held by `current`."""
+    import duckdb
+    p = config.published / "current" / "parquet" / "cycle_audit.parquet"
+    if not p.is_file():
+        return {}
+    return dict(duckdb.sql(f"select cycle_id, max(published_version) from read_parquet('{p}') group by 1").fetchall())
+
+
 def _gates_from_audit(config: Config, version: str) -> dict | None:
     import duckdb
     p = config.published / version / "parquet" / "cycle_audit.parquet"
+    if not p.is_file():
+        p = config.published / "current" / "parquet" / "cycle_audit.parquet"
     if not p.is_file():
         return None
     r = duckdb.sql(f"select any_value(gate1_status), any_value(gate2_status) from read_parquet('{p}') "

@@ -111,3 +111,17 @@ def test_published_files_use_the_storage_format_older_duckdb_reads(cfg, tmp_path
         head = (cfg.published / "current" / name).read_bytes()[:64]
         assert head[8:12] == b"DUCK"
         assert struct.unpack("<Q", head[12:20])[0] == 64
+
+
+def test_status_counts_cycles_whose_folders_fell_to_retention_as_published(cfg, tmp_path):
+    """Retention prunes old version folders, but the current publication still holds every cycle."""
+    from orchestration.cli import status_rows
+    for i, c in enumerate(cfg.cycles[:5]):
+        publish(cfg, c, fake_build(tmp_path / f"s{i}.duckdb", c.id, 10 + i), cfg.landing,
+                [dict(r, gate1_status="passed", gate2_status="passed") for r in audit(c)])
+    assert len(versions(cfg)) == 3
+    rows = {r["cycle_id"]: r for r in status_rows(cfg)}
+    for c in cfg.cycles[:5]:
+        assert rows[c.id]["state"] == "published" and rows[c.id]["published_version"] == f"{c.id}/v1", c.id
+    assert rows[cfg.cycles[0].id]["gates"] == {"gate1": "passed", "gate2": "passed"}
+    assert rows[cfg.cycles[5].id]["state"] == "waiting"
