@@ -81,6 +81,7 @@ class FileReport:
     feed: str | None = None          # the sources: entry it belongs to
     mode: str = "snapshot"
     mapping: str | None = None       # the YAML mapping that read it
+    mtime_ns: int | None = None      # with size: an unchanged file keeps its sha256 on a re-run
 
 
 @dataclass
@@ -333,21 +334,39 @@ def land_cycle(config: Config, cycle_id: str, *, force: bool = False, progress=N
     inbox = config.inbox / cycle_id
     files = delivery_files(inbox)
     ddate = delivery_date(inbox, files)
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:    # hashlib releases the GIL
-        digests = list(pool.map(sha256, files))
-    reports = []
-    for p, digest in zip(files, digests):
-        rel = p.relative_to(inbox)
-        reports.append(FileReport(str(rel), rel.parts[0] if len(rel.parts) > 1 else "", digest, p.stat().st_size))
-    auto, named, mapping_errors = _mapping_layouts(config)
-    prev = _previous_landing(config, cycle_id)
-    ihash = _inputs_hash(config, cycle_id, reports, ddate, auto + list(named.values()), prev)
     final = config.landing / cycle_id
     manifest = final / "manifest.json"
-    if not force and manifest.is_file():
-        old = json.loads(manifest.read_text())
+    old = json.loads(manifest.read_text()) if manifest.is_file() else None
+    # A file whose path, size and modification time are those of the last landing keeps its hash —
+    # if it was last modified well before that landing looked (timestamps tick coarsely).
+    stat_time = time.time_ns()
+    trusted_before = ((old or {}).get("stat_time_ns") or 0) - 2_000_000_000
+    known = {(f["source_file"], f["size"], f.get("mtime_ns")): f["sha256"]
+             for f in (old or {}).get("files", []) if f.get("mtime_ns") and f["mtime_ns"] < trusted_before}
+    reports = []
+    for p in files:
+        rel, st = p.relative_to(inbox), p.stat()
+        reports.append(FileReport(str(rel), rel.parts[0] if len(rel.parts) > 1 else "",
+                                  known.get((str(rel), st.st_size, st.st_mtime_ns), ""), st.st_size,
+                                  mtime_ns=st.st_mtime_ns))
+    auto, named, mapping_errors = _mapping_layouts(config)
+    prev = _previous_landing(config, cycle_id)
+    layouts = auto + list(named.values())
+    from concurrent.futures import ThreadPoolExecutor
+    hashing = ThreadPoolExecutor(1)           # hashlib releases the GIL: hashes run beside DuckDB
+    pending = {id(r): hashing.submit(sha256, p) for p, r in zip(files, reports) if not r.sha256}
+
+    def finish_hashes():
+        for r in reports:
+            if id(r) in pending:
+                r.sha256 = pending[id(r)].result()
+        return _inputs_hash(config, cycle_id, reports, ddate, layouts, prev)
+
+    if old is not None and not force:
+        # a delivery landed before: skip it if its inputs are unchanged (this waits for the hashes)
+        ihash = finish_hashes()
         if old.get("inputs_hash") == ihash and all((final / f"{t}.parquet").is_file() for t in TABLES):
+            hashing.shutdown()
             return _result_from_manifest(old, final, skipped=True)
 
     config.landing.mkdir(parents=True, exist_ok=True)
@@ -398,10 +417,11 @@ def land_cycle(config: Config, cycle_id: str, *, force: bool = False, progress=N
         shutil.rmtree(work / "spill", ignore_errors=True)
         for p in work.glob("*.csv"):
             p.unlink()
+        ihash = finish_hashes()
         res = LandingResult(cycle_id, final, ihash, ddate.isoformat(), reports, rows_loaded,
                             carried_forward=carried, derived=derived, stage_seconds=timings)
         res.seconds = round(time.time() - t0, 3)
-        _write_manifest(res, work / "manifest.json", cycle, mapping_errors, prev)
+        _write_manifest(res, work / "manifest.json", cycle, mapping_errors, prev, stat_time)
         if final.exists():
             hist = config.landing / "history" / cycle_id
             hist.mkdir(parents=True, exist_ok=True)
@@ -410,6 +430,7 @@ def land_cycle(config: Config, cycle_id: str, *, force: bool = False, progress=N
         os.rename(work, final)
         return res
     finally:
+        hashing.shutdown(cancel_futures=True)
         try:
             con.close()
         except Exception:
@@ -771,11 +792,16 @@ def _write_tables(con, config: Config, cycle, work: Path, staged: list[_Staged],
             timings[f"table {tname}"] = round(time.time() - ts, 2)
             continue
         out = f"select {cols} from ({good})"
+        if feeds_here:
+            kept, carried[tname] = _carry_delta(con, t, tname, feeds_here, staged, prev, work)
+            if absences:      # earlier absences count before present days are filled
+                for k in kept:
+                    con.execute(f"insert into good_{tname} select {cols}, -1 from {k}")
+            else:
+                out = " union all ".join([out] + [f"select {cols} from {k}" for k in kept])
         if absences:
             out, filled = _fill_present_days(con, config, cycle, t)
             derived["attendance_present_filled"] = filled
-        if feeds_here:
-            out, carried[tname] = _carry_delta(con, t, tname, feeds_here, staged, prev, work, out)
         counts[tname] = _copy_parquet(con, out, work / f"{tname}.parquet")
         timings[f"table {tname}"] = round(time.time() - ts, 2)
         if progress and counts[tname] > 1_000_000:
@@ -796,26 +822,27 @@ def _feeds_for_table(config: Config, staged: list[_Staged], tname: str, prev, de
     return sorted(out)
 
 
-def _carry_delta(con, t, tname: str, feeds: list[str], staged: list[_Staged], prev, work: Path, out: str):
-    """A delta feed's earlier rows stay unless this delivery has their key (late corrections win)."""
+def _carry_delta(con, t, tname: str, feeds: list[str], staged: list[_Staged], prev, work: Path):
+    """A delta feed's earlier rows stay unless this delivery has their key (late corrections win).
+    Writes each feed's accumulated rows and returns the tables of rows kept from before."""
     cols = ", ".join(q(c) for c in t.names)
-    parts, total = [out], 0
+    kept, total = [], 0
     for f in feeds:
         files = sorted({st.plan.index for st in staged if st.plan.rep.feed == f and st.output.table == tname})
         mine = f"select {cols} from good_{tname} where __file in ({', '.join(map(str, files)) or 'null'})"
         state = prev[1] / "feeds" / _feed_dir(f) / f"{tname}.parquet" if prev else None
-        ct = f"carry_{tname}_{_feed_dir(f).replace('-', '_').replace('.', '_')}"
+        ct = f"carry_{tname}_{len(kept)}"
         if state is not None and state.is_file():
             con.execute(f"create or replace table {ct} as select {cols} from read_parquet('{state}') p where not exists "
                         f"(select 1 from good_{tname} n where {_key_match(t, 'n', 'p')})")
         else:
             con.execute(f"create or replace table {ct} as select {cols} from good_{tname} where false")
         total += con.execute(f"select count(*) from {ct}").fetchone()[0]
-        parts.append(f"select {cols} from {ct}")
+        kept.append(ct)
         d = work / "feeds" / _feed_dir(f)
         d.mkdir(parents=True, exist_ok=True)
         _copy_parquet(con, f"{mine} union all select {cols} from {ct}", d / f"{tname}.parquet")
-    return " union all ".join(parts), total
+    return kept, total
 
 
 def _fill_present_days(con, config: Config, cycle, t) -> tuple[str, int]:
@@ -947,8 +974,9 @@ def _write_student_keys(con, config: Config, work: Path):
                        "g, hmac_pads p order by student_id", work / "student_keys.parquet")
 
 
-def _write_manifest(res: LandingResult, path: Path, cycle, mapping_errors: list[str], prev):
+def _write_manifest(res: LandingResult, path: Path, cycle, mapping_errors: list[str], prev, stat_time: int):
     doc = {"cycle_id": res.cycle_id, "inputs_hash": res.inputs_hash, "delivery_date": res.delivery_date,
+           "stat_time_ns": stat_time,
            "as_of_date": cycle.as_of.isoformat(), "landing_version": LANDING_VERSION, "seconds": res.seconds,
            "rows_loaded": res.rows_loaded, "carried_forward": res.carried_forward, "derived": res.derived,
            "previous_landing": prev[0] if prev else None, "mapping_errors": mapping_errors,

@@ -325,3 +325,56 @@ def test_messy_csv_round_trips(case, delim, quote_all, bom, crlf, cp1252, blank_
         q = duckdb.sql(f"select line, reason from read_parquet('{res.landing_dir / 'quarantine.parquet'}') "
                        f"where table_name = 'sessions' order by 1, 2").fetchall()
         assert q == sorted((lines[i], reason) for i, reason in bad)
+
+
+def test_an_unchanged_delivery_is_not_landed_again_and_a_changed_one_is(tmp_path):
+    import os
+    import time
+    from sources.landing import land_cycle
+    c = config_for(tmp_path)
+    cid = c.cycles[0].id
+    first = deliver(c, cid, {"tutoring/sessions_acme.csv": session_rows(C1_ROWS)}, "2025-10-01")
+    assert not first.skipped
+    again = land_cycle(c, cid)
+    assert again.skipped and again.inputs_hash == first.inputs_hash
+    # the same bytes delivered again (a new modification time) still skip: the hash decides
+    p = c.inbox / cid / "tutoring" / "sessions_acme.csv"
+    p.write_text(p.read_text())
+    assert land_cycle(c, cid).skipped
+    # same size, same modification time, different bytes: re-hashed because it changed after the
+    # last landing looked at it
+    old = p.stat()
+    p.write_text(p.read_text().replace(",30,", ",31,", 1))
+    os.utime(p, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert p.stat().st_size == old.st_size
+    changed = land_cycle(c, cid)
+    assert not changed.skipped and changed.inputs_hash != first.inputs_hash
+    # a file untouched for a while is trusted by size and time: it is not read again
+    past = time.time_ns() - 10_000_000_000
+    os.utime(p, ns=(past, past))
+    land_cycle(c, cid, force=True)
+    import sources.landing as landing
+    calls = []
+    real = landing.sha256
+    landing.sha256 = lambda path: calls.append(path) or real(path)
+    try:
+        assert land_cycle(c, cid).skipped
+    finally:
+        landing.sha256 = real
+    assert p not in calls
+
+
+def test_a_delta_absences_feed_keeps_earlier_absences_before_filling(tmp_path):
+    c = config_for(tmp_path, attendance={"feed": "absences_only"},
+                   sources=[{"name": "absences", "folder": "sis", "pattern": "absences*.csv", "mode": "delta"}])
+    c1, c2 = c.cycles[0].id, c.cycles[1].id
+    r1 = deliver(c, c1, {"sis/absences.csv": "student_id,date,status\n000101,2025-08-20,absent_excused\n"},
+                 "2025-10-01")
+    r2 = deliver(c, c2, {"sis/absences.csv": "student_id,date,status\n000102,2025-10-01,tardy\n"}, "2025-11-12")
+    assert r1.rows_loaded["attendance"] == 20 * len(_school_days(dt.date(2025, 8, 18), c.cycles[0].end,
+                                                                [(dt.date(2025, 9, 1), dt.date(2025, 9, 1))]))
+    got = parquet(r2, "attendance", "select student_id, attendance_date, status from t where status <> 'present' "
+                                    "order by all")
+    assert got == [(SID["000101"], dt.date(2025, 8, 20), "absent_excused"), (SID["000102"], dt.date(2025, 10, 1), "tardy")]
+    assert parquet(r2, "attendance", "select count(*) - count(distinct (student_id, attendance_date)) from t") == [(0,)]
+    assert r2.carried_forward == {"attendance": 1}
