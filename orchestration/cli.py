@@ -89,7 +89,8 @@ def cmd_generate(args) -> int:
 
 
 def _cycles_with_delivery(config: Config) -> list:
-    return [c for c in config.cycles if (config.inbox / c.id).is_dir()]
+    from orchestration.pull import cycles_to_run      # the inbox, and the pulled feeds (DESIGN §2)
+    return cycles_to_run(config)
 
 
 def run_cycle(config: Config, cycle_id: str) -> tuple[bool, str, str | None]:
@@ -148,7 +149,8 @@ def cmd_run(args) -> int:
             return EXIT_USAGE
     else:
         cycles = [config.cycle(args.cycle)]
-        if not (config.inbox / args.cycle).is_dir():
+        from orchestration.pull import pulled_feeds
+        if not (config.inbox / args.cycle).is_dir() and not pulled_feeds(config):
             _err(f"no delivery for {args.cycle}: expected the folder {config.inbox / args.cycle}")
             return EXIT_USAGE
     code = EXIT_OK
@@ -351,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         _err(str(e))
         return EXIT_USAGE
+    except RuntimeError as e:
+        from orchestration.pull import PullError
+        if not isinstance(e, PullError):
+            raise
+        _err(str(e))                     # a feed could not be looked at: nothing ran, nothing published
+        return EXIT_GATE
 
 
 if __name__ == "__main__":

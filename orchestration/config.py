@@ -198,6 +198,8 @@ class Config:
                 raise ConfigError(f"sources[{i}].mode", s.get("mode"), "snapshot or delta")
             if s.get("kind", "local") not in ("local", "sftp", "s3"):
                 raise ConfigError(f"sources[{i}].kind", s.get("kind"), "local, sftp or s3")
+        from orchestration.pull import check_feeds              # pulled feeds: location, credentials by reference
+        check_feeds(r["sources"], self)
         _number("publish.retention", r["publish"]["retention"], 1, 1000)
         from orchestration.alerts import check_alerts_config    # here: alerts imports ConfigError
         self.alerts = check_alerts_config(r["alerts"])

@@ -18,6 +18,7 @@ from expectations.gate2 import run_gate2
 from orchestration import pipeline
 from orchestration.alerts import make_run_failure_sensor
 from orchestration.config import ConfigError, load_config
+from orchestration.pull import PullError, pull_assets, watched_deliveries
 from orchestration.publish import publish, write_failure_report
 from orchestration.report import write_report
 from sources.contracts import TABLES
@@ -46,6 +47,10 @@ if not Path(DBT.manifest_path).is_file():
                    env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
 
 
+PULL_ASSETS = pull_assets(CONFIG, PARTITIONS)      # one per feed with a location, upstream of landing
+PULL_KEYS = [a.key for a in PULL_ASSETS]
+
+
 class Translator(DagsterDbtTranslator):
     """Sources are the landed tables (``landing/<table>``); groups follow the dbt folders."""
 
@@ -72,7 +77,7 @@ def _gate_metadata(outcome) -> dict:
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(["landing", t], group_name="landing", kinds={"parquet"},
+    specs=[dg.AssetSpec(["landing", t], group_name="landing", kinds={"parquet"}, deps=PULL_KEYS,
                         description=f"Landed {t}: {TABLES[t].grain}") for t in TABLES],
     check_specs=[dg.AssetCheckSpec("gate1_sources", asset=["landing", "sessions"], blocking=True,
                                    description="Gate 1: the delivery's files, rows, IDs, freshness, volume and "
@@ -189,7 +194,11 @@ def cycle_schedule(context: dg.ScheduleEvaluationContext):
     from orchestration.schedules import due_cycles
     today = context.scheduled_execution_time.astimezone(CONFIG.timezone).date() \
         if context.scheduled_execution_time else _district_today()
-    due = [c for c in due_cycles(CONFIG, today) if (CONFIG.inbox / c.id).is_dir()]
+    try:
+        delivered = watched_deliveries(CONFIG, due_cycles(CONFIG, today)) if PULL_KEYS else {}
+    except PullError as e:
+        return dg.SkipReason(f"waiting for the feeds: {e}")
+    due = [c for c in due_cycles(CONFIG, today) if (CONFIG.inbox / c.id).is_dir() or c.id in delivered]
     if not due:
         return dg.SkipReason(f"no cycle's launch date (end + {CONFIG.grace_days} days) is {today}")
     return [dg.RunRequest(run_key=f"scheduled-{c.id}", partition_key=c.id,
@@ -202,7 +211,10 @@ def delivery_sensor(context: dg.SensorEvaluationContext):
     import json as _json
     from orchestration.schedules import complete_deliveries
     seen = _json.loads(context.cursor) if context.cursor else {}
-    found = complete_deliveries(CONFIG)
+    try:
+        found = watched_deliveries(CONFIG) if PULL_KEYS else complete_deliveries(CONFIG)
+    except PullError as e:                       # a feed is down: say so, try again next tick
+        return dg.SkipReason(f"could not look at the feeds: {e}")
     new = {cid: fp for cid, fp in found.items() if seen.get(cid) != fp}
     if not new:
         return dg.SkipReason("no new complete delivery in the inbox")
@@ -212,7 +224,7 @@ def delivery_sensor(context: dg.SensorEvaluationContext):
 
 
 defs = dg.Definitions(
-    assets=[land_delivery, dbt_marts, publication],
+    assets=[*PULL_ASSETS, land_delivery, dbt_marts, publication],
     jobs=[cycle_job],
     schedules=[cycle_schedule],
     sensors=[delivery_sensor, make_run_failure_sensor(cycle_job, CONFIG)],

@@ -90,6 +90,7 @@ def audit_rows(cycle: Cycle, run_id: str, version: str | None, landing, gate1, g
             "gate1_status": gate1.status if gate1 else None, "gate2_status": gate2.status if gate2 else None,
             "warnings": json.dumps(warnings), "code_versions": json.dumps(code_versions(), sort_keys=True),
             "delivery_date": landing.delivery_date,
+            "pulled_from": json.dumps(f.pulled_from, sort_keys=True) if f.pulled_from else "",
         })
     return rows
 

@@ -82,6 +82,7 @@ class FileReport:
     mode: str = "snapshot"
     mapping: str | None = None       # the YAML mapping that read it
     mtime_ns: int | None = None      # with size: an unchanged file keeps its sha256 on a re-run
+    pulled_from: dict | None = None  # a pulled feed's file: feed, url, remote_mtime, sha256 (orchestration.pull)
 
 
 @dataclass
@@ -421,6 +422,7 @@ def land_cycle(config: Config, cycle_id: str, *, force: bool = False, progress=N
         res = LandingResult(cycle_id, final, ihash, ddate.isoformat(), reports, rows_loaded,
                             carried_forward=carried, derived=derived, stage_seconds=timings)
         res.seconds = round(time.time() - t0, 3)
+        _note_origins(config, cycle_id, reports)
         _write_manifest(res, work / "manifest.json", cycle, mapping_errors, prev, stat_time)
         if final.exists():
             hist = config.landing / "history" / cycle_id
@@ -972,6 +974,16 @@ def _write_student_keys(con, config: Config, work: Path):
     _copy_parquet(con, "select student_id, left(sha256(p.opad || unhex(sha256(p.ipad || encode(student_id)))), 32) "
                        "as student_key from (select distinct student_id from good_students where student_id is not null) "
                        "g, hmac_pads p order by student_id", work / "student_keys.parquet")
+
+
+def _note_origins(config: Config, cycle_id: str, reports: list[FileReport]) -> None:
+    """Where each pulled file came from (the pull manifest), if the inbox copy is still the pulled bytes."""
+    from orchestration.pull import read_pull_manifest
+    pulled = read_pull_manifest(config, cycle_id)["files"]
+    for r in reports:
+        e = pulled.get(r.source_file)
+        if e and e.get("sha256") == r.sha256:
+            r.pulled_from = {k: e.get(k) for k in ("feed", "url", "remote_mtime", "sha256")}
 
 
 def _write_manifest(res: LandingResult, path: Path, cycle, mapping_errors: list[str], prev, stat_time: int):
