@@ -167,6 +167,9 @@ def check_feeds(sources: list, config: Config) -> None:
         for k in ("retries", "timeout_seconds"):
             if k in s and (isinstance(s[k], bool) or not isinstance(s[k], int) or not 1 <= s[k] <= 600):
                 raise ConfigError(f"sources[{i}].{k}", s[k], "a whole number from 1 to 600")
+        w = s.get("retry_wait_seconds", 1)
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= 600:
+            raise ConfigError(f"sources[{i}].retry_wait_seconds", w, "a number of seconds from 0 to 600")
 
 
 def _secret_file(config: Config, feed: Feed, name: str) -> Path:
@@ -457,7 +460,7 @@ def _download(fs, r: RemoteFile, dest: Path, on_chunk) -> tuple[str, int]:
     """Copy one file to ``dest``, hashing as it streams; a short or corrupt copy is _Transient."""
     h, md5, n = hashlib.sha256(), hashlib.md5(), 0
     try:
-        with fs.open(r.path, "rb") as src, open(dest, "wb") as dst:
+        with fs.open(r.path, "rb", block_size=CHUNK) as src, open(dest, "wb") as dst:
             while True:
                 b = src.read(CHUNK)
                 if not b:
@@ -597,11 +600,12 @@ def pull_feed(config: Config, feed: Feed, cycle_id: str, *, on_chunk: Callable[[
         doc["files"].update(entries)
         if ready_text is not None:
             _merge_ready(config.inbox / cycle_id / READY, ready_text)
-        doc.setdefault("feeds", {})[feed.name] = {"remote": remote, "kind": feed.kind, "pulled_at": _iso(time.time()),
-                                                 "files": len(files)}
-        tmp = manifest_path(config, cycle_id).with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
-        os.replace(tmp, manifest_path(config, cycle_id))
+        if entries or res.removed or feed.name not in doc.get("feeds", {}):    # nothing new: the inbox stays as it is
+            doc.setdefault("feeds", {})[feed.name] = {"remote": remote, "kind": feed.kind,
+                                                     "pulled_at": _iso(time.time()), "files": len(files)}
+            tmp = manifest_path(config, cycle_id).with_suffix(".tmp")
+            tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
+            os.replace(tmp, manifest_path(config, cycle_id))
     shutil.rmtree(stage, ignore_errors=True)
     res.seconds = round(time.time() - t0, 3)
     if log:
@@ -711,7 +715,7 @@ def _pull_asset(config: Config, feed: Feed, partitions):
     @dg.asset(key=feed.key(), partitions_def=partitions, group_name="pull", kinds={"file" if feed.kind == "local"
               else feed.kind}, description=f"Pull the {feed.folder} feed '{feed.name}' ({feed.kind}: {feed.location}, "
               f"files '{feed.pattern}') into inbox/<cycle>/{feed.folder}/: new or changed files only, verified.")
-    def _pull(context: dg.AssetExecutionContext):
+    def _pull(context):
         cycle_id = context.partition_key
         cleanup_stages(config)
         try:
