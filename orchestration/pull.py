@@ -26,7 +26,8 @@ S3, its MD5 against a single-part ETag), hashed (sha256), and only when every fi
 arrived are they renamed into the inbox — a failed pull leaves the inbox as it was. Transfers that
 break off are retried with backoff on a new connection. Errors name the feed, the problem
 (``host unreachable``, ``wrong credentials``, ``missing remote folder``, ``permission denied``,
-``empty file``, ``host key not trusted``, ``transfer interrupted``, ``not delivered yet``) and what
+``empty file``, ``host key not trusted``, ``transfer interrupted``, ``not delivered yet``, ``name
+  clash``) and what
 to check. Only ``fsspec`` (with paramiko for SFTP, s3fs for S3) speaks the protocols.
 """
 from __future__ import annotations
@@ -585,6 +586,13 @@ def pull_feed(config: Config, feed: Feed, cycle_id: str, *, on_chunk: Callable[[
     # every file arrived: rename them into the inbox, then record them
     current = {f"{feed.folder}/{r.name}" for r in files}
     with _manifest_lock(config, cycle_id):
+        owners = read_pull_manifest(config, cycle_id)["files"]
+        clash = sorted(rel for rel in current if owners.get(rel, {}).get("feed", feed.name) != feed.name)
+        if clash:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise PullError(feed.name, "name clash", f"{', '.join(clash)} also comes from feed "
+                            f"'{owners[clash[0]]['feed']}'", f"sources[{feed.index}].pattern, so that each file "
+                            "comes from one feed (or give the feeds different folders)", remote)
         target.mkdir(parents=True, exist_ok=True)
         for r, digest, n in staged:
             os.replace(stage / r.name, target / r.name)

@@ -151,7 +151,7 @@ def test_only_a_changed_remote_file_is_pulled_again(district, published):
     ela = client.get_object(Bucket=BUCKET, Key=ela_key)["Body"].read()
     client.put_object(Bucket=BUCKET, Key=ela_key, Body=ela + b"\n")
     res = {r.feed: r for r in pull.pull_cycle(config, C1)}
-    assert res["sis_nightly"].pulled == ["orgs.csv"] and len(res["sis_nightly"].unchanged) == 12
+    assert res["sis_nightly"].pulled == ["orgs.csv"] and len(res["sis_nightly"].unchanged) == 11
     assert res["tutoring_vendor"].pulled == []
     assert res["screener_exports"].pulled == ["diagnostic_results_ela.csv"]
     assert "diagnostic_results_math.csv" in res["screener_exports"].unchanged     # touched, same content
@@ -347,3 +347,51 @@ def test_bad_feed_settings_fail_at_start(tmp_path, source, key):
         _small_config(tmp_path, [source])
     assert e.value.key == key
     assert "hunter2" not in str(e.value)
+
+
+def test_the_sensor_and_schedule_watch_the_feeds(tmp_path, monkeypatch):
+    import importlib
+
+    import dagster as dg
+    share = tmp_path / "share"
+    _small_config(tmp_path, [{"name": "vendor_share", "folder": "tutoring", "location": "share/{cycle}"}])
+    monkeypatch.setenv("TUTORING_IMPACT_CONFIG", str(tmp_path / "config.yml"))
+    import orchestration.definitions as d
+    d = importlib.reload(d)
+    try:
+        assert d.PULL_KEYS == [dg.AssetKey(["pull", "vendor_share"])]
+        assert d.PULL_KEYS[0] in d.defs.resolve_asset_graph().get(dg.AssetKey(["landing", "sessions"])).parent_keys
+        with dg.instance_for_test() as instance:
+            assert isinstance(d.delivery_sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+            (share / C1).mkdir(parents=True)
+            (share / C1 / "sessions.csv").write_text("student_id\n1\n")
+            ctx = dg.build_sensor_context(instance=instance)
+            assert [r.partition_key for r in d.delivery_sensor(ctx)] == [C1]
+            again = dg.build_sensor_context(instance=instance, cursor=ctx.cursor)
+            assert isinstance(d.delivery_sensor(again), dg.SkipReason)          # the same files: not twice
+            (share / C1 / "sessions.csv").write_text("student_id\n1\n2\n")
+            os.utime(share / C1 / "sessions.csv", (1e10, 1e10))
+            fixed = dg.build_sensor_context(instance=instance, cursor=ctx.cursor)
+            assert [r.partition_key for r in d.delivery_sensor(fixed)] == [C1]   # a corrected delivery
+        tz = d.CONFIG.timezone
+        launch = d.CONFIG.launch_date(d.CONFIG.cycles[1])
+        sched = dg.build_schedule_context(scheduled_execution_time=dt.datetime.combine(launch, dt.time(6), tz))
+        assert isinstance(d.cycle_schedule(sched), dg.SkipReason)              # C2 is due, but not delivered
+        (share / C2).mkdir()
+        (share / C2 / "sessions.csv").write_text("student_id\n1\n")
+        assert [r.partition_key for r in d.cycle_schedule(sched)] == [C2]
+    finally:
+        monkeypatch.delenv("TUTORING_IMPACT_CONFIG")
+
+
+def test_two_feeds_cannot_deliver_the_same_file(tmp_path):
+    for vendor in ("a", "b"):
+        (tmp_path / vendor / C1).mkdir(parents=True)
+        (tmp_path / vendor / C1 / "sessions.csv").write_text(f"student_id\n{vendor}\n")
+    config = _small_config(tmp_path, [{"name": n, "folder": "tutoring", "location": f"{n}/{{cycle}}"} for n in "ab"])
+    a, b = pull.pulled_feeds(config)
+    pull.pull_feed(config, a, C1)
+    with pytest.raises(pull.PullError) as e:
+        pull.pull_feed(config, b, C1)
+    assert e.value.problem == "name clash" and "feed 'a'" in str(e.value)
+    assert (config.inbox / C1 / "tutoring" / "sessions.csv").read_text() == "student_id\na\n"
