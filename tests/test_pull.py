@@ -167,14 +167,18 @@ def _snapshot(config):
     return tree(config.inbox), tree(config.published, skip=("failures",))
 
 
-def test_wrong_key_fails_the_run_naming_the_feed_and_touches_nothing(district, published):
+def test_a_failed_pull_stops_the_run_naming_each_feed_and_touching_nothing(district, published):
+    """A wrong SSH key for the SFTP feeds and an S3 endpoint that is down, in one CLI run."""
     config, out = district["config"], district["out"]
+    from remote_servers import free_port
     new_key(config.secrets / "old_key")                   # a key the server's account does not authorize
     cfg = yaml.safe_load(district["path"].read_text())
     for s in cfg["sources"]:
         if s["kind"] == "sftp":
             s["credentials_file"] = "old_key"
-    bad = out / "config_wrong_key.yml"
+        else:
+            s["endpoint_url"] = f"http://127.0.0.1:{free_port()}"      # nothing listens there
+    bad = out / "config_bad_feeds.yml"
     bad.write_text(yaml.safe_dump(cfg, sort_keys=False))
     before = _snapshot(config)
     r = cli("run", "--config", str(bad), "--cycle", C1, env=district["env"])
@@ -182,7 +186,12 @@ def test_wrong_key_fails_the_run_naming_the_feed_and_touches_nothing(district, p
     assert "FAILED at pull" in r.stderr and "published/current is unchanged" in r.stderr
     assert "feed 'sis_nightly': wrong credentials" in r.stderr and "feed 'tutoring_vendor': wrong credentials" in r.stderr
     assert "authorized_keys" in r.stderr                        # what to check
+    assert "feed 'screener_exports': host unreachable" in r.stderr and "the server is running" in r.stderr
     assert _snapshot(config) == before
+    reports = sorted((config.published / "failures" / C1).glob("*.json"))
+    doc = json.loads(reports[-1].read_text())
+    assert doc["failed_stage"] == "pull" and {c["check"] for c in doc["checks"]} == {
+        "pull:sis_nightly", "pull:tutoring_vendor", "pull:screener_exports"}
 
 
 def test_server_killed_mid_transfer_leaves_the_inbox_and_publication_alone(district, published, monkeypatch):
@@ -201,10 +210,9 @@ def test_server_killed_mid_transfer_leaves_the_inbox_and_publication_alone(distr
             pull.pull_feed(config, feeds[0], C1, on_chunk=crash)
         assert e.value.problem == "transfer interrupted" and "attendance.csv" in str(e.value)
         assert _snapshot(config) == before and not list(config.inbox.glob(".pull-*"))
-        # with the server still down, the CLI run waits: host unreachable, nothing published
-        r = cli("run", "--config", str(district["path"]), "--cycle", C1, env=district["env"])
-        assert r.returncode == 1 and "host unreachable" in r.stderr, r.stderr
-        assert _snapshot(config) == before
+        with pytest.raises(pull.PullError) as e:                # still down: the cycle waits
+            pull.pull_feed(config, feeds[0], C1)
+        assert e.value.problem == "host unreachable" and "the server is running" in e.value.fix
     finally:
         sshd.start()
     # a transfer that breaks off once is retried on a new connection and completes
