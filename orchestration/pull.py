@@ -26,9 +26,8 @@ S3, its MD5 against a single-part ETag), hashed (sha256), and only when every fi
 arrived are they renamed into the inbox — a failed pull leaves the inbox as it was. Transfers that
 break off are retried with backoff on a new connection. Errors name the feed, the problem
 (``host unreachable``, ``wrong credentials``, ``missing remote folder``, ``permission denied``,
-``empty file``, ``host key not trusted``, ``transfer interrupted``, ``not delivered yet``, ``name
-  clash``) and what
-to check. Only ``fsspec`` (with paramiko for SFTP, s3fs for S3) speaks the protocols.
+``empty file``, ``host key not trusted``, ``transfer interrupted``, ``not delivered yet``,
+``name clash``) and what to check. Only ``fsspec`` (with paramiko for SFTP, s3fs for S3) speaks the protocols.
 """
 from __future__ import annotations
 
