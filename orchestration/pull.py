@@ -63,6 +63,10 @@ class PullError(RuntimeError):
         self.feed, self.problem, self.detail, self.fix, self.where = feed, problem, detail, fix, where
         super().__init__(f"feed '{feed}': {problem}: {detail}. Check: {fix}")
 
+    @property
+    def summary(self) -> str:
+        return f"feed '{self.feed}': {self.problem}: {self.detail}"
+
 
 class _Transient(Exception):
     """A transfer that broke off: retried on a new connection."""
@@ -347,15 +351,22 @@ def classify(config: Config, feed: Feed, cycle_id: str, exc: BaseException) -> P
                          where)
     if (auth_types and isinstance(exc, auth_types)) or code in ("InvalidAccessKeyId", "SignatureDoesNotMatch",
                                                                 "ExpiredToken", "InvalidToken"):
-        ref = feed.settings.get("credentials_file") or feed.settings.get("credentials_env") or "the AWS identity"
-        return PullError(feed.name, "wrong credentials", f"{host or where} refused the credentials "
-                         f"({ref}{': ' + code if code else ''})",
-                         f"the key in {ref} is the one the server account {(u.username if u else '') or ''} "
-                         "authorizes (for SFTP: its public half in the account's authorized_keys; for S3: an "
-                         "active access key of the account)", where)
+        if feed.settings.get("credentials_file"):
+            ref = str(config.secrets / feed.settings["credentials_file"])
+        elif feed.settings.get("credentials_env"):
+            ref = "$" + feed.settings["credentials_env"] + ("_ACCESS_KEY_ID / _SECRET_ACCESS_KEY" if feed.kind == "s3" else "")
+        else:
+            ref = "the machine's AWS identity"
+        fix = (f"that the public half of the key in {ref} is in the authorized_keys of the account '{u.username}' "
+               f"on {host} (or that the password is current)" if feed.kind == "sftp" else
+               f"that {ref} holds an active access key of an account allowed to read the bucket")
+        return PullError(feed.name, "wrong credentials", f"{host or where} refused the credentials in {ref}"
+                         f"{' (' + code + ')' if code else ''}", fix, where)
     if isinstance(exc, socket.gaierror) or "NoValidConnectionsError" in name or isinstance(
             exc, (ConnectionRefusedError, TimeoutError, socket.timeout)) or "EndpointConnectionError" in name \
             or "ConnectTimeout" in name:
+        if feed.kind == "s3" and feed.settings.get("endpoint_url"):
+            loc = f"sources[{feed.index}].endpoint_url"
         return PullError(feed.name, "host unreachable", f"could not connect to {host or where} ({exc})",
                          f"the host name and port in {loc}, that the server is running, and that a firewall lets "
                          "this machine through; the cycle waits until the feed can be pulled", where)
@@ -745,7 +756,7 @@ def _failure_report(config: Config, cycle_id: str, run_id: str, e: PullError) ->
     from expectations.results import CheckResult, GateOutcome
     from orchestration.publish import write_failure_report
     mine = CheckResult(f"pull:{e.feed}", "pull", "error", False, source_file=e.where or None, failed_count=1,
-                       message=str(e), fix=e.fix, engine="pull", extra={"problem": e.problem})
+                       message=e.summary, fix=e.fix, engine="pull", extra={"problem": e.problem})
     path = config.published / "failures" / cycle_id / f"{run_id}.json"
     earlier = []
     if path.is_file():
