@@ -145,7 +145,10 @@ class ThrowawayS3:
 
     key, secret = "AKIATESTTUTORING0001", "test-secret-not-a-real-one"
 
-    def __init__(self):
+    def __init__(self, auth: bool = False):
+        """``auth``: the server checks credentials (moto's IAM): ``key`` / ``secret`` are then those of
+        an IAM user allowed s3:*, and any other key is refused."""
+        self.auth = auth
         try:
             import moto.server  # noqa: F401
         except ImportError:
@@ -159,9 +162,22 @@ class ThrowawayS3:
 
     def start(self) -> "ThrowawayS3":
         env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+        if self.auth:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"      # the three IAM calls below; then every request is checked
         self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         _wait_port(self.port, self.proc, "moto server", timeout=60)
+        if self.auth:
+            import json
+
+            import boto3
+            iam = boto3.client("iam", endpoint_url=self.endpoint, aws_access_key_id="bootstrap",
+                               aws_secret_access_key="bootstrap", region_name="us-east-1")
+            iam.create_user(UserName="vendor-export")
+            k = iam.create_access_key(UserName="vendor-export")["AccessKey"]
+            iam.put_user_policy(UserName="vendor-export", PolicyName="s3", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+            self.key, self.secret = k["AccessKeyId"], k["SecretAccessKey"]
         return self
 
     def kill(self) -> None:

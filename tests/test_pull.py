@@ -315,6 +315,23 @@ def test_s3_server_killed_mid_transfer_and_missing_bucket(tmp_path, monkeypatch)
         assert not (config.inbox / C1).exists() and not list(config.inbox.glob(".pull-*"))
 
 
+def test_s3_wrong_credentials(tmp_path, monkeypatch):
+    with ThrowawayS3(auth=True) as s3:                           # this server checks every request's key
+        s3.client().create_bucket(Bucket="vendor-exports")
+        s3.client().put_object(Bucket="vendor-exports", Key=f"{C1}/sessions.csv", Body=b"student_id\n1\n")
+        monkeypatch.setenv("VENDOR_S3_ACCESS_KEY_ID", s3.key)
+        monkeypatch.setenv("VENDOR_S3_SECRET_ACCESS_KEY", "an-old-secret")
+        config = _small_config(tmp_path, [{"name": "vendor", "kind": "s3", "folder": "tutoring",
+                                           "location": "s3://vendor-exports/{cycle}", "endpoint_url": s3.endpoint,
+                                           "credentials_env": "VENDOR_S3"}])
+        with pytest.raises(pull.PullError) as e:
+            pull.pull_cycle(config, C1)
+        assert e.value.problem == "wrong credentials" and "VENDOR_S3_ACCESS_KEY_ID" in str(e.value)
+        assert "an-old-secret" not in str(e.value) and not (config.inbox / C1).exists()
+        monkeypatch.setenv("VENDOR_S3_SECRET_ACCESS_KEY", s3.secret)
+        assert [r.pulled for r in pull.pull_cycle(config, C1)] == [["sessions.csv"]]
+
+
 def test_a_shared_folder_feed_without_cycle_folders_assigns_files_by_date(tmp_path):
     drop = tmp_path / "share" / "tutoring"
     drop.mkdir(parents=True)
