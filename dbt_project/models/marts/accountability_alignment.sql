@@ -34,6 +34,7 @@
 {%- set shares = [('prior_proficient', 'prior_tested'), ('current_proficient', 'current_tested'),
                   ('level_up', 'both_tested'), ('bubble_to_proficient', 'bubble_current'),
                   ('screener_meets', 'screener_tested')] %}
+{%- set share_names = {'screener_meets': 'screener_proficient'} %}
 {%- set counts_list = ['n_students'] %}
 {%- for i in indicators %}{% do counts_list.append('n_' ~ i) %}{% endfor %}
 with state_results as (
@@ -220,7 +221,8 @@ final as (
         cast(case when not {{ c }}_suppressed then {{ c }} end as {{ dbt.type_int() }}) as {{ c }},
         {%- endfor %}
         {%- for num, den in shares %}
-        cast(case when not pct_{{ num }}_suppressed then {{ stable('pct_' ~ num) }} end as {{ type_double() }}) as pct_{{ num }},
+        cast(case when not pct_{{ num }}_suppressed then {{ stable('pct_' ~ num) }} end as {{ type_double() }})
+            as pct_{{ share_names.get(num, num) }},
         {%- endfor %}
         cast(case when not pct_bubble_served_suppressed then {{ stable('pct_bubble_served') }} end as {{ type_double() }})
             as pct_bubble_served,
