@@ -162,7 +162,7 @@ def cmd_run_weekly(config: Config, args) -> int:
         with cycle_lock(config, cycle.id), open(logs / f"{cycle.id}-weekly-{as_of}.log", "w") as log, \
                 _progress(f"cycle {cycle.id} as of {as_of}: land → gate 1 → dbt (watchlist) → gate 2"):
             folder = run_weekly(config, as_of, run_id, log=log)
-    except WeeklyGateError as e:
+    except WeeklyGateError:
         _print_failure(config, cycle.id, run_id)
         return EXIT_GATE
     except RuntimeError as e:

@@ -19,8 +19,8 @@ The pipeline never reads this file. Every number is defined here, exactly:
     session (everyone else attends with their own propensity), so it has the highest no-show rate;
   - ``plateauing_students[subject]``: sourcedIds (sorted) of fall entrants, tested at BOY before
     entry and at MOY and EOY after it, never exited, whose MOY and EOY scale scores are held below
-    their BOY score (tutoring.pick_plateau): in the program ≥ 6 weeks with no gain, from the first
-    cycle holding their MOY result;
+    their BOY score (tutoring.pick_plateau; the shortfall is untutored growth, so it is not in the
+    estimands): in the program ≥ 6 weeks with no gain, from the first cycle holding their MOY result;
   - ``tutor_type_effect``: the planted effect of each tutor type as a multiple of effect_sd
     (teachers 1.75, paraprofessionals and vendors 1.0, community partners 0.5; by the type of the
     student's standing group tutor).

@@ -178,7 +178,7 @@ reweighted as (
 ),
 
 {{ suppress_counts('counts', 'count_flags', ['subject', 'group_name', 'dimension'], 'scope_value', 'dimension_value',
-                   counts_list, min_n=var('state_min_n')) }},
+                   counts_list, passes=6, min_n=var('state_min_n')) }},
 
 measured as (
     select
