@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--out", required=True)
     g.add_argument("--school-year", default=None, help="e.g. 2025-26 (default: the last finished school year)")
-    g.add_argument("--effect-sd", type=float, default=0.20, help="true effect of adequate dosage, in SD")
+    g.add_argument("--effect-sd", type=float, default=0.20, help="true effect of adequate dosage, in SD, for vendor tutors (teachers 1.75 ×, community partners 0.5 ×; truth.json has each)")
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("run", help="run cycles: land → gate 1 → dbt → gate 2 → publish")
     r.add_argument("--config", required=True)

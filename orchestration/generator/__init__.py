@@ -60,7 +60,8 @@ def generate(students: int, schools: int, seed: int, out: Path, school_year: str
 
     students, schools: district size (schools ≥ 1; ≥ 4 gives elementary and middle schools);
     seed: any non-negative integer; school_year: like "2025-26", default the last finished one;
-    effect_sd: the planted tutoring effect at adequate dosage, in SD of the observed score;
+    effect_sd: the planted tutoring effect at adequate dosage, in SD of the observed score, for
+    vendor tutors (× tutoring.TYPE_EFFECT by the tutor's type: teachers 1.75, community partners 0.5);
     only_cycle: write just that cycle's delivery (e.g. "2025-26-C7").
     """
     if students < 1 or schools < 1:
