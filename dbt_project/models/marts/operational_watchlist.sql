@@ -144,6 +144,8 @@ group_runs as (
     select
         group_key, subject, meets_target, island,
         count(*) as run_weeks,
+        avg(cast(meetings_delivered as {{ type_double() }})) as mean_meetings,
+        avg(cast(minutes_delivered as {{ type_double() }})) as mean_minutes,
         min(week_start) as run_start,
         max(week_start) as run_end,
         max(group_id) as group_id,
@@ -185,7 +187,12 @@ group_dosage as (
         cast(null as {{ dbt.type_int() }}) as item_n,
         case when meets_target then 'met' else 'missed' end || ' the weekly target '
             || cast(run_weeks as {{ dbt.type_string() }}) || ' weeks in a row since the week of '
-            || cast(run_start as {{ dbt.type_string() }}) as detail
+            || cast(run_start as {{ dbt.type_string() }}) || ' (a week: '
+            || cast(round(mean_meetings, 1) as {{ dbt.type_string() }}) || ' meetings, '
+            || cast(cast(round(mean_minutes, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+            || ' minutes delivered on average; target '
+            || cast({{ var('sessions_per_week') }} as {{ dbt.type_string() }}) || ' and '
+            || cast({{ var('weekly_minutes') }} as {{ dbt.type_string() }}) || ')' as detail
     from group_streaks
 ),
 
