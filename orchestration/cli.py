@@ -5,6 +5,7 @@ Examples:
   tutoring-impact generate --students 6000 --schools 8 --seed 42 --out demo
   tutoring-impact run --config demo/config.yml --all
   tutoring-impact run --config demo/config.yml --cycle 2025-26-C3
+  tutoring-impact run --config demo/config.yml --as-of 2025-11-20      (weekly watchlist)
   tutoring-impact validate --config demo/config.yml --cycle 2025-26-C3
   tutoring-impact status --config demo/config.yml [--json]
   tutoring-impact rollback --config demo/config.yml --to 2025-26-C2/v1
@@ -140,8 +141,46 @@ def _print_failure(config: Config, cycle_id: str, run_id: str) -> None:
               file=sys.stderr)
 
 
+def cmd_run_weekly(config: Config, args) -> int:
+    """--as-of DATE: the weekly operational watchlist between cycles (orchestration/weekly.py)."""
+    import datetime as dt
+    import uuid
+    from orchestration.weekly import WeeklyGateError, run_weekly, weekly_cycle
+    try:
+        as_of = dt.date.fromisoformat(args.as_of)
+    except ValueError:
+        raise ConfigError("--as-of", args.as_of, "an ISO date YYYY-MM-DD") from None
+    if args.all:
+        raise ConfigError("--as-of", args.as_of, "a date with --cycle (or alone), not with --all")
+    cycle = weekly_cycle(config, as_of)
+    if args.cycle and args.cycle != cycle.id:
+        raise ConfigError("--as-of", args.as_of, f"a date inside --cycle {args.cycle} (it lies in {cycle.id})")
+    run_id = str(uuid.uuid4())
+    print(f"cycle {cycle.id}: weekly watchlist as of {as_of}: running…", flush=True)
+    logs = config.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    try:
+        with cycle_lock(config, cycle.id), open(logs / f"{cycle.id}-weekly-{as_of}.log", "w") as log, \
+                _progress(f"cycle {cycle.id} as of {as_of}: land → gate 1 → dbt (watchlist) → gate 2"):
+            folder = run_weekly(config, as_of, run_id, log=log)
+    except WeeklyGateError:
+        _print_failure(config, cycle.id, run_id)
+        return EXIT_GATE
+    except RuntimeError as e:
+        _err(str(e))
+        return EXIT_GATE
+    print(f"cycle {cycle.id}: weekly watchlist as of {as_of} written to {folder} "
+          f"(published/current unchanged)", flush=True)
+    return EXIT_OK
+
+
 def cmd_run(args) -> int:
     config = _load(args)
+    if getattr(args, "as_of", None):
+        return cmd_run_weekly(config, args)
+    if not args.all and not args.cycle:
+        _err("run needs --cycle ID or --all (or --as-of DATE for the weekly watchlist)")
+        return EXIT_USAGE
     if args.all:
         cycles = _cycles_with_delivery(config)
         if not cycles:
@@ -327,13 +366,16 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--out", required=True)
     g.add_argument("--school-year", default=None, help="e.g. 2025-26 (default: the last finished school year)")
-    g.add_argument("--effect-sd", type=float, default=0.20, help="true effect of adequate dosage, in SD")
+    g.add_argument("--effect-sd", type=float, default=0.20, help="true effect of adequate dosage, in SD, for vendor tutors (teachers 1.75 ×, community partners 0.5 ×; truth.json has each)")
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("run", help="run cycles: land → gate 1 → dbt → gate 2 → publish")
     r.add_argument("--config", required=True)
-    grp = r.add_mutually_exclusive_group(required=True)
+    grp = r.add_mutually_exclusive_group(required=False)   # one of them, or --as-of alone (cmd_run checks)
     grp.add_argument("--cycle")
     grp.add_argument("--all", action="store_true", help="every cycle with a delivery, in calendar order")
+    r.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="between cycles: build only the operational watchlist as of DATE and write it to "
+                        "published/<cycle>/weekly/DATE/ (current does not move)")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="gate 1 only: pre-check a delivery")
     v.add_argument("--config", required=True)

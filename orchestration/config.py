@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "publish": {"retention": 5, "postgres": {"enabled": False, "dsn_env": "TUTORING_IMPACT_PG", "lock_wait_seconds": 600}},
     "alerts": {},
     "priority": {},
-    "accountability": {"state_min_n": 10},
+    "accountability": {"state_min_n": 10, "proficient_level": 3},
 }
 
 
@@ -100,6 +100,26 @@ def _number(key: str, value: Any, lo: float | None = None, hi: float | None = No
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ConfigError(key, value, f"a number between {lo} and {hi}")
     return value
+
+
+def _check_priority(p: Any) -> dict:
+    """``priority: {subject, grades}`` (DESIGN §5): the district's academic priority, which the report
+    leads with and the marts tag (``in_priority``). Empty = no priority."""
+    if p in (None, {}):
+        return {"subject": None, "grades": []}
+    if not isinstance(p, dict) or set(p) - {"subject", "grades"}:
+        raise ConfigError("priority", p, "a mapping {subject: reading|math, grades: [K, 1, …]}")
+    if p.get("subject") not in ("reading", "math"):
+        raise ConfigError("priority.subject", p.get("subject"), "reading or math")
+    grades = p.get("grades")
+    grades = [] if grades is None else grades if isinstance(grades, list) else [grades]
+    allowed = ("PK", "K") + tuple(str(g) for g in range(1, 13))
+    out = []
+    for g in grades:
+        if str(g).upper() not in allowed:
+            raise ConfigError("priority.grades", g, "grades as text: PK, K, 1 … 12 (blank = every grade)")
+        out.append(str(g).upper())
+    return {"subject": p["subject"], "grades": out}
 
 
 def cycles_for(school_year: dict, cycles: dict) -> list[Cycle]:
@@ -201,6 +221,9 @@ class Config:
         from orchestration.pull import check_feeds              # pulled feeds: location, credentials by reference
         check_feeds(r["sources"], self)
         _number("publish.retention", r["publish"]["retention"], 1, 1000)
+        self.priority = _check_priority(r["priority"])
+        _number("accountability.state_min_n", r["accountability"]["state_min_n"], 1, 1000)
+        _number("accountability.proficient_level", r["accountability"]["proficient_level"], 1, 10)
         from orchestration.alerts import check_alerts_config    # here: alerts imports ConfigError
         self.alerts = check_alerts_config(r["alerts"])
 
@@ -310,4 +333,9 @@ def dbt_vars(config: Config, cycle: Cycle, landing_dir: Path) -> dict[str, Any]:
         "baseline_band_sd": r["impact"]["baseline_band_sd"],
         "in_house_hourly_usd": r["costs"]["in_house_hourly_usd"],
         "owners": r["owners"],
+        # accountability (DESIGN §5): the effective minimum n never goes below privacy.min_n
+        "state_min_n": max(int(r["accountability"]["state_min_n"]), int(r["privacy"]["min_n"])),
+        "proficient_level": int(r["accountability"]["proficient_level"]),
+        "priority_subject": config.priority["subject"],
+        "priority_grades": config.priority["grades"],
     }

@@ -13,12 +13,13 @@ RESTRICTED = (
 )
 AGGREGATE = (
     "tier_distribution", "impact_estimates", "checkpoint_30_60_90", "equity_by_subgroup", "identification_audit",
-    "program_costs", "metric_status", "accountability_alignment", "cycle_audit",
+    "program_costs", "metric_status", "accountability_alignment", "operational_watchlist_summary", "cycle_audit",
 )
 ALL_MARTS = RESTRICTED + AGGREGATE
 STUDENT_COLUMNS = ("student_id", "student_key", "student_name", "first_name", "last_name")
 # Count columns of aggregate marts that do not count students (never suppressed for size).
-NON_STUDENT_COUNTS = ("n_strata", "n_sessions", "n_observations", "n_invoices", "n_groups", "n_tutors")
+NON_STUDENT_COUNTS = ("n_strata", "n_sessions", "n_observations", "n_invoices", "n_groups", "n_tutors",
+                      "n_schools", "n_schools_over_20pct")
 
 
 def access(mart: str) -> str:

@@ -82,6 +82,177 @@ class _Marts:
         return self.con.execute(sql.replace("{m}", self.rel(m)), [self.cycle_id, *params]).fetchall()
 
 
+WATCHLIST_ITEMS = {
+    "no_show_school": "schools where enrolled students attend no session",
+    "group_missing_dosage": "tutor groups missing the weekly dosage target ≥ 3 weeks in a row",
+    "group_meeting_dosage": "tutor groups meeting the weekly dosage target ≥ 3 weeks in a row",
+    "plateauing_student": "students in the program ≥ 6 weeks with no screener gain",
+    "tutor_over_caseload": "tutors over the caseload limit",
+    "tier3_not_served": "Tier 3 students not served",
+    "exit_overdue": "Tier 1 students still enrolled (exit overdue)",
+}
+
+
+def _priority_section(config: Config, M: _Marts, min_n: int) -> tuple[str, str, str] | None:
+    """The district's academic priority first (config priority): its impact, tiers, state-test
+    alignment and watchlist, so the review starts from the stated goal."""
+    p = config.priority if hasattr(config, "priority") else {}
+    subject, grades = p.get("subject"), p.get("grades") or []
+    if not subject:
+        return None
+    label = f"{subject}" + (f", grade{'s' if len(grades) > 1 else ''} {', '.join(grades)}" if grades else ", every grade")
+    html = [f"<p><b>The district's stated goal is {escape(label)}.</b> Everything below is tagged "
+            "<code>in_priority</code> in the marts; this section gathers it.</p>"]
+    rows = M.rows("impact_estimates", """select scope_type, scope_value, n_treated, n_comparison, effect_sd, ci_low, ci_high,
+        wwc_baseline_status from {m} where cycle_id = ? and subject = ? and group_name = 'itt' and not suppressed
+        and (scope_type = 'district' or scope_type = 'grade') order by scope_type = 'district' desc, scope_value""", (subject,))
+    rows = [r for r in rows if r[0] == "district" or not grades or r[1] in grades]
+    html.append("<h3>Is tutoring moving the priority students?</h3>")
+    html.append(_table(["scope", "value", "treated", "comparison", "effect (SD)", "95 % CI", "WWC baseline"],
+                       [[escape(r[0]), escape(str(r[1])), fmt(r[2], "int"), fmt(r[3], "int"), fmt(r[4], "sd"),
+                         f"{fmt(r[5], 'sd')} to {fmt(r[6], 'sd')}", escape(str(r[7] or ""))] for r in rows], 2))
+    rows = M.rows("tier_distribution", """select grade, n_students, pct_tier1, pct_tier2, pct_tier3, pyramid_shape from {m}
+        where cycle_id = ? and subject = ? and school_id = 'ALL' and not suppressed order by grade = 'ALL' desc, grade""",
+                  (subject,))
+    rows = [r for r in rows if r[0] == "ALL" or not grades or r[0] in grades]
+    html.append("<h3>Need in the priority grades (district)</h3>")
+    html.append(_table(["grade", "tested", "Tier 1", "Tier 2", "Tier 3", "shape"],
+                       [[escape(str(r[0])), fmt(r[1], "int"), fmt(r[2], "pct100"), fmt(r[3], "pct100"), fmt(r[4], "pct100"),
+                         escape(str(r[5]))] for r in rows]))
+    rows = M.rows("accountability_alignment", """select value, group_name, n_students, pct_prior_proficient,
+        pct_screener_proficient, pct_current_proficient, pct_level_up from {m} where cycle_id = ? and subject = ?
+        and scope_type = 'district' and dimension = 'grade' and in_priority order by value = 'ALL' desc, value, group_name""",
+                  (subject,))
+    if rows:
+        html.append("<h3>State accountability in the priority grades</h3>")
+        html.append(_table(["grade (this year)", "group", "students", "proficient last year", "screener meets benchmark",
+                            "proficient this year", "moved up ≥ 1 level"],
+                           [[escape(str(r[0])), escape(r[1]), fmt(r[2], "int"), fmt(r[3], "pct100"), fmt(r[4], "pct100"),
+                             fmt(r[5], "pct100"), fmt(r[6], "pct100")] for r in rows], 2))
+    return ("priority", f"District priority: {label}", "".join(html))
+
+
+def _provider_section(M: _Marts) -> tuple[str, str, str]:
+    """Teacher-delivered tutoring held to the vendors' standard: ITT effect with CI per tutor type
+    and per provider, beside the provider's cost per 0.1 SD."""
+    html = ["<p class='note'>Each student counts for the tutor type and provider of their primary tutor (most attended "
+            "sessions this year); each is compared with never-tutored Tier 2/3 peers in the schools it serves, by the same "
+            "stratified estimate as the district's. Overlapping confidence intervals mean the data cannot yet rank them.</p>"]
+    costs = {r[0]: r[1:] for r in M.rows("program_costs", """select vendor, cost_per_student, cost_per_0_1_sd from {m}
+        where cycle_id = ? and not suppressed""")}
+    best_lines = []
+    for scope, title in (("tutor_type", "By tutor type (district teachers, paraprofessionals, vendors, partners)"),
+                         ("partner_org", "By provider: which partnerships helped the most?")):
+        rows = M.rows("impact_estimates", """select subject, scope_value, n_treated, n_comparison, effect_sd, se, ci_low, ci_high,
+            wwc_baseline_status from {m} where cycle_id = ? and scope_type = ? and group_name = 'itt' and not suppressed
+            order by subject, effect_sd desc""", (scope,))
+        html.append(f"<h3>{escape(title)}</h3>")
+        body = []
+        for r in rows:
+            c = costs.get(r[1], (None, None)) if scope == "partner_org" else (None, None)
+            body.append([escape(r[0]), escape(str(r[1])), fmt(r[2], "int"), fmt(r[3], "int"), fmt(r[4], "sd"), fmt(r[5]),
+                         f"{fmt(r[6], 'sd')} to {fmt(r[7], 'sd')}", escape(str(r[8] or ""))]
+                        + ([fmt(c[0], "usd"), fmt(c[1], "usd")] if scope == "partner_org" else []))
+        html.append(_table(["subject", scope.replace("_", " "), "treated", "comparison", "effect (SD)", "SE", "95 % CI",
+                            "WWC baseline"] + (["cost per student", "cost per 0.1 SD"] if scope == "partner_org" else []),
+                           body, 2))
+        if scope == "partner_org":
+            for subj in sorted({r[0] for r in rows}):
+                sub = [r for r in rows if r[0] == subj and r[4] is not None]
+                if len(sub) >= 2:
+                    top, rest = sub[0], sub[1:]
+                    clear = all(top[6] > o[7] for o in rest)
+                    best_lines.append(f"<li>{escape(subj)}: <b>{escape(str(top[1]))}</b> has the largest effect "
+                                      f"({fmt(top[4], 'sd')} SD, CI {fmt(top[6], 'sd')} to {fmt(top[7], 'sd')}); "
+                                      + ("its interval lies above every other provider's." if clear else
+                                         "its interval overlaps another provider's, so the ranking is not yet certain.")
+                                      + "</li>")
+    if best_lines:
+        html.insert(1, "<ul>" + "".join(best_lines) + "</ul>")
+    return ("providers", "Providers: teacher-delivered tutoring held to the same standard", "".join(html))
+
+
+def _state_section(M: _Marts) -> tuple[str, str, str]:
+    """accountability_alignment: tutored vs matched comparison on the state test, by ESSA subgroup."""
+    html = ["<p class='note'>Students with a state test result last year or this year. <i>Tutored</i> and <i>comparison</i> "
+            "are the impact estimate's matched students (same grade and baseline band); comparison shares are reweighted to "
+            "the tutored students' strata. Bubble students were one level below proficient last year. Until this year's "
+            "state results arrive, the screener's benchmark status is the in-year prediction. Cells under the state's "
+            "minimum n are withheld.</p>"]
+    rows = M.rows("accountability_alignment", """select subject, group_name, n_students, pct_prior_proficient,
+        pct_screener_proficient, pct_current_proficient, pct_level_up, n_bubble, pct_bubble_served, pct_bubble_to_proficient
+        from {m} where cycle_id = ? and scope_type = 'district' and dimension = 'grade' and value = 'ALL'
+        order by subject, group_name = 'all_students' desc, group_name desc""")
+    html.append(_table(["subject", "group", "students", "proficient last year", "screener meets benchmark",
+                        "proficient this year", "moved up ≥ 1 level", "bubble students", "bubble served",
+                        "bubble → proficient"],
+                       [[escape(r[0]), escape(r[1]), fmt(r[2], "int"), fmt(r[3], "pct100"), fmt(r[4], "pct100"),
+                         fmt(r[5], "pct100"), fmt(r[6], "pct100"), fmt(r[7], "int"), fmt(r[8], "pct100"),
+                         fmt(r[9], "pct100")] for r in rows], 2))
+    rows = M.rows("accountability_alignment", """select subject, dimension, value, group_name, n_students,
+        pct_prior_proficient, pct_screener_proficient, pct_current_proficient, pct_level_up, pct_bubble_served from {m}
+        where cycle_id = ? and scope_type = 'district' and dimension in ('ell', 'iep', 'econ_disadv', 'race')
+        and value not in ('ALL', 'unknown') and n_students is not null
+        order by subject, dimension, value, group_name = 'all_students' desc, group_name desc""")
+    html.append("<h3>By ESSA subgroup (district)</h3>")
+    html.append(_table(["subject", "dimension", "value", "group", "students", "proficient last year", "screener meets benchmark",
+                        "proficient this year", "moved up ≥ 1 level", "bubble served"],
+                       [[escape(r[0]), escape(r[1]), escape(str(r[2])), escape(r[3]), fmt(r[4], "int"), fmt(r[5], "pct100"),
+                         fmt(r[6], "pct100"), fmt(r[7], "pct100"), fmt(r[8], "pct100"), fmt(r[9], "pct100")]
+                        for r in rows], 4))
+    return ("state", "State accountability: tutoring against the state test", "".join(html))
+
+
+def _watchlist_section(M: _Marts, min_n: int) -> tuple[str, str, str]:
+    """The operational watchlist, as counts (its names are in the restricted mart only)."""
+    html = [f"<p class='note'>Counts from <code>operational_watchlist_summary</code>; the names are in the restricted "
+            f"<code>operational_watchlist</code> for the staff who act on them. Between cycles, "
+            f"<code>tutoring-impact run --as-of DATE</code> refreshes it weekly.</p>"]
+    rows = M.rows("operational_watchlist_summary", """select item, subject, n_students, n_groups, n_tutors, n_schools,
+        n_schools_over_20pct, suppressed from {m} where cycle_id = ? order by item, subject""")
+    order = list(WATCHLIST_ITEMS)
+    rows.sort(key=lambda r: (order.index(r[0]) if r[0] in order else 99, r[1]))
+    body = []
+    for r in rows:
+        what = {"no_show_school": f"{fmt(r[6], 'int')} of {fmt(r[5], 'int')} schools above 20 %",
+                "group_missing_dosage": f"{fmt(r[3], 'int')} groups", "group_meeting_dosage": f"{fmt(r[3], 'int')} groups",
+                "tutor_over_caseload": f"{fmt(r[4], 'int')} tutors"}.get(
+            r[0], f"fewer than {min_n} students" if r[7] else f"{fmt(r[2], 'int')} students")
+        body.append([escape(WATCHLIST_ITEMS.get(r[0], r[0])), escape(r[1]), what])
+    html.append(_table(["item", "subject", "listed"], body, 2))
+    rows = M.rows("operational_watchlist", f"""select school_id, school_name, item_value, item_n from {{m}}
+        where cycle_id = ? and item = 'no_show_school' and subject = 'ALL' and item_n >= {min_n}
+        order by item_rank limit 5""")
+    if rows:
+        html.append("<h3>Schools with the highest no-show rate (both subjects)</h3>")
+        out = []
+        for sid, name, rate, n in rows:
+            k = round((rate or 0) * n)
+            shown = fmt(rate, "pct") if k == 0 or k >= min_n else f"<span class='note'>fewer than {min_n} students</span>"
+            out.append([escape(str(name or sid)), fmt(n, "int"), shown])
+        html.append(_table(["school", "students with a dosage row", "no-show rate"], out))
+    return ("watchlist", "Watchlist: what to act on before the next review", "".join(html))
+
+
+def accountability_sections(config: Config, M: _Marts, min_n: int,
+                            sections: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The accountability sections (issue #10) placed among the core ones: the priority first, the
+    provider comparison and state alignment after impact, the watchlist before data quality."""
+    out = list(sections)
+    at = next((i + 1 for i, s in enumerate(out) if s[0] == "impact"), len(out))
+    extra = [_provider_section(M)]
+    if M.has("accountability_alignment"):
+        extra.append(_state_section(M))
+    out[at:at] = extra
+    if M.has("operational_watchlist_summary"):
+        q = next((i for i, s in enumerate(out) if s[0] == "quality"), len(out))
+        out.insert(q, _watchlist_section(M, min_n))
+    prio = _priority_section(config, M, min_n)
+    if prio:
+        out.insert(0, prio)
+    return out
+
+
 def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outcomes: list) -> Path:
     M = _Marts(folder, cycle.id)
     min_n = int(config["privacy"]["min_n"])
@@ -277,6 +448,7 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
                                                  for o in outcomes) + f" · publication {escape(version)}</p>")
     sections.append(("quality", "Data quality", "".join(html)))
 
+    sections = accountability_sections(config, M, min_n, sections)
     prio = config["priority"] or {}
     lead = ""
     if prio.get("subject"):

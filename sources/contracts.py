@@ -130,6 +130,20 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("referral_date", "DATE", required=True, event_date=True, in_school_year=True),
         C("subject", required=True, codes=SUBJECTS), C("referred_by_role"), C("reason"),
     ), key=("student_id", "referral_date", "subject")),
+    Table("state_assessment", "sis", "one row per student × school year × subject: the state test result", (
+        C("student_id", required=True, description="the state file's student ID (usually the state ID)"),
+        C("school_year", required=True, description="the school year tested, as the config spells it (e.g. "
+          "2024-25); a spring year 2025 or 2024-2025 is read as 2024-25"),
+        C("subject", required=True, codes=SUBJECTS),
+        C("grade", codes=GRADES, description="grade tested"),
+        C("scale_score", "DOUBLE", min=0, max=100000),
+        C("achievement_level", "INTEGER", required=True, min=1, max=10,
+          description="the state's ordered achievement level, 1 = lowest (map labels to numbers in a YAML "
+          "mapping)"),
+        C("achievement_label", description="the level as the state prints it"),
+        C("proficient", "BOOLEAN", description="meets the state's proficiency standard; blank = level ≥ "
+          "accountability.proficient_level"),
+    ), key=("student_id", "school_year", "subject")),
     # ---------------------------------------------------------------- screeners
     Table("screener_results", "screener", "one row per student × vendor × subject × test date", (
         C("student_id", required=True), C("vendor", required=True),

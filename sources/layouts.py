@@ -477,6 +477,8 @@ LAYOUTS: list[Layout] = [
             reject_if=("district_id",)),
     _simple("grades", ("student_id", "class_id", "term_id", "mark"), "grades", "course marks"),
     _simple("referrals", ("student_id", "referral_date", "subject"), "referrals", "tutoring referrals"),
+    _simple("state_assessment", ("student_id", "school_year", "subject", "achievement_level"), "state_assessment",
+            "state assessment results"),
     Layout("datas_students", "DATAS student file (minimal SIS)", ("student_id", "district_id", "school_id",
                                                                   "current_grade_level"), _datas_students, folder="sis"),
     # tutoring

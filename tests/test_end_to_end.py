@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -202,3 +203,50 @@ def test_report_renders_offline_in_chromium(small_district):
     assert png.stat().st_size > 50_000
     console = [ln for ln in r.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
     assert console == []
+
+
+def test_weekly_as_of_publishes_only_the_watchlist(small_district):
+    """`run --as-of DATE` inside a cycle writes the watchlist (restricted) and its summary (aggregate)
+    to published/<cycle>/weekly/<DATE>/, as of DATE, and leaves current and every version as they were."""
+    import datetime as dt
+    import stat
+    config, _, _ = small_district
+    cycle = config.cycles[1]
+    day = cycle.start + dt.timedelta(days=20)
+    before = os.readlink(config.published / "current")
+    versions_before = tree_hashes(config.published / before)
+    r = cli("run", "--config", str(config.path), "--as-of", day.isoformat())
+    assert r.returncode == 0, r.stdout + r.stderr
+    folder = config.published / cycle.id / "weekly" / day.isoformat()
+    assert f"written to {folder}" in r.stdout
+    assert os.readlink(config.published / "current") == before
+    assert tree_hashes(config.published / before) == versions_before
+    files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+    assert files == {"operational_watchlist.parquet": 0o640, "operational_watchlist_summary.parquet": 0o644,
+                     "marts_restricted.duckdb": 0o640, "marts_aggregate.duckdb": 0o644}, files
+    con = duckdb.connect(str(folder / "marts_aggregate.duckdb"), read_only=True)
+    assert [t for (t,) in con.execute("show tables").fetchall()] == ["operational_watchlist_summary"]
+    cols = [c for (c,) in con.execute("select column_name from information_schema.columns").fetchall()]
+    assert not {"student_id", "student_key", "student_name"} & set(cols)
+    con.close()
+    con = duckdb.connect(str(folder / "marts_restricted.duckdb"), read_only=True)
+    dates = con.execute("select distinct cycle_id, as_of_date from operational_watchlist").fetchall()
+    assert dates == [(cycle.id, day)], dates
+    items = {i for (i,) in con.execute("select distinct item from operational_watchlist").fetchall()}
+    assert {"no_show_school", "tier3_not_served"} <= items, items
+    con.close()
+    # a cycle's end date is the cycle itself, and a date outside the year is no cycle: usage errors
+    r = cli("run", "--config", str(config.path), "--as-of", cycle.end.isoformat())
+    assert r.returncode == 2 and "--cycle" in r.stderr, r.stderr
+    r = cli("run", "--config", str(config.path), "--as-of", "1999-01-01")
+    assert r.returncode == 2 and "--as-of" in r.stderr, r.stderr
+
+
+def test_report_has_the_accountability_sections(small_district):
+    config, _, _ = small_district
+    html = (config.published / "current" / "report.html").read_text(encoding="utf-8")
+    for title in ("Providers: teacher-delivered tutoring held to the same standard",
+                  "State accountability: tutoring against the state test",
+                  "Watchlist: what to act on before the next review"):
+        assert title in html, title
+    assert "stu-" not in html                       # no student identifier in the report

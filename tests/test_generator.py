@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
 
 from orchestration.config import load_config  # noqa: E402
 from orchestration.generator import generate  # noqa: E402
+from orchestration.generator import tutoring  # noqa: E402
 from orchestration.generator.school_calendar import default_school_year, year_dates  # noqa: E402
 from sources.contracts import MATH_SKILLS, READING_SKILLS  # noqa: E402
 
@@ -390,7 +391,9 @@ def test_dosage_spreads_over_all_three_bands(larger):
         assert n["itt"] >= 40
         for band in ("dosage_0_50", "dosage_50_80", "dosage_80_plus"):
             assert n[band] >= 0.1 * n["itt"], (subject, n)
-        assert 0 < est[subject]["dosage_0_50"] < est[subject]["dosage_50_80"] < est[subject]["dosage_80_plus"] <= 0.2
+        # effect_sd 0.2 × the tutor type's planted multiple (teachers 1.75) bounds every band's mean
+        top = 0.2 * max(tutoring.TYPE_EFFECT)
+        assert 0 < est[subject]["dosage_0_50"] < est[subject]["dosage_50_80"] < est[subject]["dosage_80_plus"] <= top
     assert "estimands" not in truth["cycles"][f"{YEAR}-C3"]
     assert "estimands" in truth["cycles"][f"{YEAR}-C4"]
 

@@ -86,16 +86,17 @@
     count is then suppressed whole, followed by a last complementary pass. The singular tests
     assert_*_no_recoverable_count check the result.
 
-    `largest_first_along` is passed on to complementary_suppression.
+    `largest_first_along` is passed on to complementary_suppression. `min_n` overrides var min_n
+    (a stricter threshold such as the state's minimum n).
 
     Renders CTEs ending in `<output>`: the partition columns, the two dimensions and a boolean
     `<measure>_suppressed` per measure. -#}
-{% macro suppress_counts(counts, output, partition_columns, row_dim, col_dim, measures, equations=[], rounds=2, passes=3, largest_first_along=none) -%}
+{% macro suppress_counts(counts, output, partition_columns, row_dim, col_dim, measures, equations=[], rounds=2, passes=3, largest_first_along=none, min_n=none) -%}
 {%- set keys = partition_columns + [row_dim, col_dim] -%}
 {%- set key_list = keys | join(', ') -%}
 {{ output }}_long as (
     {%- for m in measures %}
-    select {{ key_list }}, '{{ m }}' as measure, {{ m }} as n, {{ is_small_count(m) }} as suppressed
+    select {{ key_list }}, '{{ m }}' as measure, {{ m }} as n, {{ is_small_count(m, min_n) }} as suppressed
     from {{ counts }}
     {%- if not loop.last %} union all{% endif %}
     {%- endfor %}

@@ -20,7 +20,7 @@ import yaml
 
 from orchestration.config import Config
 
-from . import population, screeners, sis, truth, tutoring
+from . import population, screeners, sis, state_tests, truth, tutoring
 from .school_calendar import Calendar, config_dict, default_school_year, start_year
 from .tutoring_files import tutor_roster, write_tutoring
 from .writers import write_csv
@@ -60,7 +60,8 @@ def generate(students: int, schools: int, seed: int, out: Path, school_year: str
 
     students, schools: district size (schools ≥ 1; ≥ 4 gives elementary and middle schools);
     seed: any non-negative integer; school_year: like "2025-26", default the last finished one;
-    effect_sd: the planted tutoring effect at adequate dosage, in SD of the observed score;
+    effect_sd: the planted tutoring effect at adequate dosage, in SD of the observed score, for
+    vendor tutors (× tutoring.TYPE_EFFECT by the tutor's type: teachers 1.75, community partners 0.5);
     only_cycle: write just that cycle's delivery (e.g. "2025-26-C7").
     """
     if students < 1 or schools < 1:
@@ -85,6 +86,7 @@ def generate(students: int, schools: int, seed: int, out: Path, school_year: str
     scr = screeners.simulate(seed, pupils, school_list, cal)
     prog = tutoring.simulate(seed, pupils, school_list, cal, scr, effect_sd)
     roster = sis.build_roster(seed, pupils, school_list, cal)
+    state = state_tests.simulate(seed, pupils, scr)
     troster = tutor_roster(seed, prog, cal)
 
     inbox = config.inbox
@@ -99,12 +101,14 @@ def generate(students: int, schools: int, seed: int, out: Path, school_year: str
         stamp = f"{delivery}T05:00:00.000Z"
         sis.write_sis(folder / "sis", seed, pupils, school_list, cal, roster, prog.referrals, sy, c, stamp)
         _write_screeners(folder / "screener", scr, pupils, school_list, cal, roster, end_day, sy)
+        state_tests.write_state_assessment(folder / "sis", state, pupils, sy, with_current=c == len(cal.cycles) - 1)
         bad_rows[cycle.id] = write_tutoring(folder / "tutoring", seed, pupils, school_list, cal, scr, prog,
                                             troster, c)
         (folder / "_READY").write_text(f"{delivery}\n", encoding="utf-8")
 
     result = truth.build_truth(seed, students, schools, sy, effect_sd, cal, pupils, school_list, scr,
                                prog, troster, written, bad_rows)
+    result["state_assessment"] = state_tests.truth(state, pupils, sy)
     (out / "truth.json").write_text(json.dumps(result, sort_keys=True, indent=1, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
     return result

@@ -14,7 +14,19 @@ The pipeline never reads this file. Every number is defined here, exactly:
     probability of other students with the same screener score (in the fall, and when waitlisted
     students are offered a place after MOY);
   - ``high_tutor_absence_tutor_ids``: tutors whose meetings are ``tutor_absent`` with probability
-    0.20 (everyone else 0.025), sorted.
+    0.20 (everyone else 0.025), sorted;
+  - ``high_no_show_school_id``: the school where 45 % of the enrolled students never attend a
+    session (everyone else attends with their own propensity), so it has the highest no-show rate;
+  - ``plateauing_students[subject]``: sourcedIds (sorted) of fall entrants, tested at BOY before
+    entry and at MOY and EOY after it, never exited, whose MOY and EOY scale scores are held below
+    their BOY score (tutoring.pick_plateau; the shortfall is untutored growth, so it is not in the
+    estimands): in the program ≥ 6 weeks with no gain, from the first cycle holding their MOY result;
+  - ``tutor_type_effect``: the planted effect of each tutor type as a multiple of effect_sd
+    (teachers 1.75, paraprofessionals and vendors 1.0, community partners 0.5; by the type of the
+    student's standing group tutor).
+- ``state_assessment`` (state_tests.py): proficient level, level labels, cut scores per grade,
+  result counts per school year and subject, and the number of last year's bubble students
+  (one level below proficient) per subject.
 - ``bad_rows``: ``{cycle_id: {file path relative to the cycle's inbox folder: {reason: count}}}`` —
   rows added to the sessions files that the pipeline must quarantine with that reason code;
   ``duplicate_key`` counts the extra copies (the first copy is a valid row). Bad rows never count in
@@ -47,7 +59,9 @@ The pipeline never reads this file. Every number is defined here, exactly:
     = mean τ over the treated with YTD attainment at as_of in [0, 0.5), [0.5, 0.8), [0.8, ∞);
     ``n_treated`` and ``n`` per group count those students; a group without students has mean null;
     ``by_partner_org[partner_org]`` = {``itt``, ``n_treated``} for the provider serving the
-    student in that subject. Means are rounded to 6 decimals.
+    student in that subject; ``by_tutor_type[tutor_type]`` the same by the type of the student's
+    primary tutor (most attended sessions dated ≤ as_of, ties to the tutor seen first — the
+    marts' rule). Means are rounded to 6 decimals.
 - ``windows``: first and last test day per benchmark window (ISO); ``providers``: per partner_org,
   its sessions file, which SIS identifier its student_id carries, grouping, schools and subjects.
 """
@@ -60,8 +74,8 @@ import numpy as np
 from .population import SUBJECTS, Schools, Students
 from .school_calendar import Calendar
 from .screeners import WINDOWS, Screening, results_frame, tier_of
-from .tutoring import ADEQUATE, SCHEDULE_VENDOR, NEED_VENDOR, Program, attainment
-from .tutoring_files import TutorRoster, session_file_name
+from .tutoring import ADEQUATE, SCHEDULE_VENDOR, NEED_VENDOR, TYPE_EFFECT, Program, attainment
+from .tutoring_files import TUTOR_TYPE_NAMES, TutorRoster, session_file_name
 
 
 def _mean(values: np.ndarray) -> float | None:
@@ -100,6 +114,27 @@ def cycle_truth(cal: Calendar, c_index: int, students: Students, schools: School
     return out
 
 
+def primary_tutor_type(ses, tutor_type: np.ndarray, enrollments: np.ndarray, end: int) -> np.ndarray:
+    """Per enrollment in ``enrollments``: the type index of its primary tutor — most attended
+    sessions dated ≤ end, ties to the tutor seen first (day, minute) — or -1 without one."""
+    ok = (ses.status == 0) & (ses.day <= end)
+    e, t, when = ses.enrollment[ok], ses.tutor[ok], ses.day[ok] * 1440 + ses.minute[ok]
+    order = np.lexsort((when, t, e))
+    e, t, when = e[order], t[order], when[order]
+    new = np.ones(len(e), dtype=bool)
+    new[1:] = (e[1:] != e[:-1]) | (t[1:] != t[:-1])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, len(e)))
+    pe, pt, first = e[starts], t[starts], when[starts]
+    pick = np.lexsort((first, -counts, pe))                  # per enrollment: most, then earliest
+    pe, pt = pe[pick], pt[pick]
+    lead = np.ones(len(pe), dtype=bool)
+    lead[1:] = pe[1:] != pe[:-1]
+    best = np.full(int(max(enrollments.max(initial=-1), pe.max(initial=-1))) + 1, -1, dtype=np.int64)
+    best[pe[lead]] = tutor_type[pt[lead]]
+    return best[enrollments] if len(enrollments) else np.zeros(0, dtype=np.int64)
+
+
 def estimands(cal: Calendar, end: int, scr: Screening, prog: Program) -> dict:
     e, ses = prog.enrollments, prog.sessions
     attended_by = np.bincount(ses.enrollment[(ses.status == 0) & (ses.day <= end)], minlength=len(e.student))
@@ -129,8 +164,22 @@ def estimands(cal: Calendar, end: int, scr: Screening, prog: Program) -> dict:
             if m.any():
                 by[prov.partner_org] = {"itt": _mean(tau[m]), "n_treated": int(m.sum())}
         res["by_partner_org"] = by
+        ptype = primary_tutor_type(ses, prog.tutors.type, k, end)
+        by = {}
+        for t, name in enumerate(TUTOR_TYPE_NAMES):
+            m = ptype == t
+            if m.any():
+                by[name] = {"itt": _mean(tau[m]), "n_treated": int(m.sum())}
+        res["by_tutor_type"] = by
         out[SUBJECTS[s]] = res
     return out
+
+
+def plateau_ids(prog: Program, students: Students) -> dict[str, list[str]]:
+    sid = students.sourced_id.to_pylist()
+    e = prog.enrollments
+    k = prog.plateau if prog.plateau is not None else np.zeros(0, dtype=np.int64)
+    return {SUBJECTS[s]: sorted(sid[i] for i in e.student[k[e.subject[k] == s]].tolist()) for s in range(2)}
 
 
 def build_truth(seed: int, n_students: int, n_schools: int, school_year: str, effect_sd: float,
@@ -145,7 +194,7 @@ def build_truth(seed: int, n_students: int, n_schools: int, school_year: str, ef
         providers[prov.partner_org] = {
             "file": f"tutoring/{session_file_name(prov.key)}",
             "student_id": "state_id" if prov.id_kind == "state" else "local_id",
-            "grouping": prov.grouping, "tutor_types": list(prov.tutor_types),
+            "grouping": prov.grouping, "tutor_types": sorted(set(prov.tutor_types)),
             "schools": sorted({schools.sourced_id[int(i)] for i in where[:, 0]}),
             "subjects": sorted({SUBJECTS[int(j)] for j in where[:, 1]})}
     return {
@@ -157,6 +206,9 @@ def build_truth(seed: int, n_students: int, n_schools: int, school_year: str, ef
             "need_grouping_vendor": prog.providers[NEED_VENDOR].partner_org,
             "under_referred_subgroup": "ell",
             "high_tutor_absence_tutor_ids": sorted(troster.tutor_id.take(high).to_pylist()),
+            "high_no_show_school_id": schools.sourced_id[prog.no_show_school],
+            "plateauing_students": plateau_ids(prog, students),
+            "tutor_type_effect": dict(zip(TUTOR_TYPE_NAMES, TYPE_EFFECT)),
         },
         "bad_rows": bad_rows,
         "cycles": {cal.cycles[c].id: cycle_truth(cal, c, students, schools, scr, prog) for c in written},

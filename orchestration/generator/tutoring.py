@@ -16,10 +16,17 @@ import numpy as np
 from ._util import group_rank, stream
 from .population import Schools, Students
 from .school_calendar import Calendar
-from .screeners import SKILLS, Screening, norm_cell_sd, priority_skill, window_sd
+from .screeners import IREADY_MEAN, MAP_MEAN, SKILLS, Screening, norm_cell_sd, priority_skill, window_sd
 
 WEEKLY_TARGET = 90           # minutes (config dosage.weekly_minutes default)
 ADEQUATE = 0.8               # config dosage.adequate_share default
+# Planted: the effect of a student's standing tutor's type, as a multiple of effect_sd (index as in
+# hire_tutors' type_names): district teachers are more effective than vendors and paraprofessionals,
+# community partners less, so "which partnerships helped the most" has a true answer to recover.
+TYPE_EFFECT = (1.75, 1.0, 1.0, 0.5)
+NO_SHOW_SHARE = 0.45         # planted: share of the no-show school's enrollments that never attend
+PLATEAU_SHARE = 0.006        # planted: share of eligible enrollments whose scores stop growing
+PLATEAU_MARGIN = 0.1         # x units a plateauing student's later results stay below the baseline
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ PROVIDERS = (
              "ESSER", (0, 1)),
     Provider("horizon", "Horizon Learning", "HZ", ("vendor",), "schedule", 0.0, "state", 48.0,
              "Title I", (0, 1)),
-    Provider("in_house", "in_house", "IH", ("teacher", "paraprofessional"), "need", 0.8, "local", 0.0,
+    Provider("in_house", "in_house", "IH", ("teacher", "teacher", "paraprofessional"), "need", 0.8, "local", 0.0,
              "General Fund", (0, 1)),
     Provider("community_reads", "Community Reads", "CR", ("community_partner",), "need", 0.75, "local",
              25.0, "General Fund", (0,)),
@@ -162,6 +169,8 @@ class Program:
     meeting_duration: np.ndarray
     meeting_attendees: np.ndarray
     meeting_tutor: np.ndarray
+    no_show_school: int = -1   # planted: the school whose enrolled students often never attend
+    plateau: np.ndarray | None = None   # planted: enrollment indices whose scores stop growing
 
 
 def _weekday_shift(cal: Calendar, day: np.ndarray) -> np.ndarray:
@@ -458,21 +467,66 @@ def attainment(cal: Calendar, ses: Sessions, enr: Enrollments, as_of: np.ndarray
 
 
 def plant_effect(cal: Calendar, ses: Sessions, enr: Enrollments, scr: Screening, students: Students,
-                 effect_sd: float) -> None:
-    """effect[w, s, i] = effect_sd × min(1, A / 0.8) in SD of the observed score, A = the student's YTD
-    attainment in the subject on their own test day of window w (MOY, EOY); 0 for students never
-    enrolled. The SD is that of the cell growth_z standardises in (school year × vendor × subject ×
-    grade × window, all tested students), so τ in truth.json and growth_z share one unit. That SD
-    includes the effect itself, so the unit is found by fixed-point steps: four leave a relative
-    error below 1e-5 even at effect_sd 0.5."""
+                 effect_sd: float, scale: np.ndarray | None = None,
+                 plateau: np.ndarray | None = None) -> None:
+    """effect[w, s, i] = effect_sd × scale × min(1, A / 0.8) in SD of the observed score, A = the
+    student's YTD attainment in the subject on their own test day of window w (MOY, EOY); 0 for
+    students never enrolled; scale = TYPE_EFFECT of the enrollment's standing tutor (1 without).
+    The SD is that of the cell growth_z standardises in (school year × vendor × subject × grade ×
+    window, all tested students), so τ in truth.json and growth_z share one unit. That SD includes
+    the effect itself, so the unit is found by fixed-point steps: four leave a relative error below
+    1e-5 even at effect_sd 0.5.
+
+    ``plateau`` (enrollment indices, BOY-tested fall entrants): their MOY and EOY results are held
+    PLATEAU_MARGIN below their BOY result on the vendor's scale (the scale rises by the window's norm
+    gain, so x falls by that gain over the vendor SD). The shortfall is taken from their untutored
+    growth (``base``), not from the tutoring effect: the estimands stay the mean planted effect (0 at
+    effect_sd 0), and the impact estimate sees a few treated students grow less — PLATEAU_SHARE of
+    the fall entrants, a bias below 0.005 SD."""
+    scale = np.ones(len(enr.student)) if scale is None else scale
+    plateau = np.zeros(0, dtype=np.int64) if plateau is None else plateau
+    p_stu, p_sub = enr.student[plateau], enr.subject[plateau]
     for w in (1, 2):
         test_day = scr.day[w, enr.subject, enr.student]
         a = attainment(cal, ses, enr, test_day)
-        scr.effect[w, enr.subject, enr.student] = effect_sd * np.minimum(1.0, a / ADEQUATE)
-        for s in range(2):
-            for _ in range(4):
+        scr.effect[w, enr.subject, enr.student] = effect_sd * scale * np.minimum(1.0, a / ADEQUATE)
+        gain = np.where(scr.vendor[p_stu] == 0, MAP_MEAN[2][w] / MAP_MEAN[3], IREADY_MEAN[2][w] / IREADY_MEAN[3])
+        target = scr.x(0, 0)[p_stu] * (p_sub == 0) + scr.x(0, 1)[p_stu] * (p_sub == 1) - gain - PLATEAU_MARGIN
+        for _ in range(5):
+            unit = scr.effect_unit[w, p_sub, p_stu]
+            scr.base[w, p_sub, p_stu] = target - scr.effect[w, p_sub, p_stu] * unit
+            for s in range(2):
                 sd = norm_cell_sd(scr, students.grade, w, s)
                 scr.effect_unit[w, s] = np.where(np.isnan(sd), window_sd(w), sd)
+
+
+def plant_no_shows(seed: int, schools: Schools, students: Students, enr: Enrollments) -> int:
+    """Planted: one school (not the inverted one, when there is another) where NO_SHOW_SHARE of the
+    enrolled students never attend a session (attend_p = 0); returns its index."""
+    rng = stream(seed, "no-show-school")
+    pool = [i for i in range(schools.n) if i != schools.inverted] or [schools.inverted]
+    school = int(pool[int(rng.integers(len(pool)))])
+    k = np.flatnonzero(students.school[enr.student] == school)
+    enr.attend_p[k[rng.random(len(k)) < NO_SHOW_SHARE]] = 0.0
+    return school
+
+
+def pick_plateau(seed: int, scr: Screening, enr: Enrollments) -> np.ndarray:
+    """Planted plateauing students: PLATEAU_SHARE (at least one per subject) of the fall entrants tested at BOY
+    before entry and at MOY and EOY after it, never exited, who attend most meetings (attend_p ≥ 0.8:
+    dosage is not why they stall). Enrollment indices, ascending."""
+    rng = stream(seed, "plateau")
+    s, i = enr.subject, enr.student
+    ok = ((enr.cohort == 0) & (enr.exit >= 10 ** 6) & (enr.attend_p >= 0.8)
+          & scr.tested[0, s, i] & scr.tested[1, s, i] & scr.tested[2, s, i]
+          & (scr.day[0, s, i] < enr.entry) & (scr.day[1, s, i] > enr.entry))
+    picked = []
+    for subject in range(2):
+        pool = np.flatnonzero(ok & (s == subject))
+        if len(pool):
+            k = max(1, int(round(PLATEAU_SHARE * len(pool))))
+            picked.append(rng.choice(pool, size=k, replace=False))
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
 
 
 def simulate(seed: int, students: Students, schools: Schools, cal: Calendar, scr: Screening,
@@ -480,13 +534,16 @@ def simulate(seed: int, students: Students, schools: Schools, cal: Calendar, scr
     providers = PROVIDERS
     sp = school_providers(schools.n)
     referrals, enr = refer_and_enroll(seed, students, scr, cal, sp)
+    no_show = plant_no_shows(seed, schools, students, enr)
     groups = form_groups(seed, students, scr, cal, enr, providers)
     tutors = hire_tutors(seed, groups, providers, schools.n)
     sessions, meetings = hold_meetings(seed, cal, groups, tutors, enr, providers, students)
-    plant_effect(cal, sessions, enr, scr, students, effect_sd)
+    scale = np.array(TYPE_EFFECT)[tutors.type[groups.tutor[enr.group]]] if len(enr.student) else None
+    plateau = pick_plateau(seed, scr, enr)
+    plant_effect(cal, sessions, enr, scr, students, effect_sd, scale, plateau)
     return Program(providers, sp, referrals, enr, groups, tutors, sessions, meetings["group"],
                    meetings["day"], meetings["status"], meetings["duration"], meetings["attendees"],
-                   meetings["tutor"])
+                   meetings["tutor"], no_show, plateau)
 
 
 __all__ = ["PROVIDERS", "Program", "simulate", "attainment", "window_sd"]

@@ -162,7 +162,9 @@ final as (
             when abs(baseline_diff) <= 0.25 then 'requires_adjustment'
             else 'not_equivalent'
         end as {{ dbt.type_string() }}) as wwc_baseline_status,
-        cast(suppressed as {{ dbt.type_boolean() }}) as suppressed
+        cast(suppressed as {{ dbt.type_boolean() }}) as suppressed,
+        cast({{ in_priority('subject', "case when scope_type = 'grade' then scope_value end") }}
+             as {{ dbt.type_boolean() }}) as in_priority
     from with_se
 )
 
