@@ -124,20 +124,20 @@ def test_the_absences_only_feed_lands_the_same_attendance_as_the_daily_feed(land
 
 @pytest.mark.slow
 def test_absences_only_district_with_every_layout_publishes_the_truth(tmp_path):
-    """End to end through the CLI: all four screener profiles and the absences-only feed, two cycles;
+    """End to end through the CLI: all four screener profiles and the absences-only feed, one cycle;
     tier counts (DIBELS by level, the rest by percentile) and minutes per student equal the truth."""
     r = cli("generate", "--students", "600", "--schools", "4", "--seed", "11", "--out", str(tmp_path),
             "--school-year", YEAR, "--attendance-feed", "absences_only")
     assert r.returncode == 0, r.stderr
     config = load_config(tmp_path / "config.yml")
-    for c in config.cycles[2:]:
+    for c in config.cycles[1:]:
         shutil.rmtree(config.inbox / c.id)
-    r = cli("run", "--config", str(config.path), "--all")
+    r = cli("run", "--config", str(config.path), "--all", timeout=1500)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     truth = json.loads((tmp_path / "truth.json").read_text())
     cur = config.published / "current"
     with duckdb.connect(str(cur / "marts_aggregate.duckdb"), read_only=True) as con:
-        for c in config.cycles[:2]:
+        for c in config.cycles[:1]:
             for subject, counts in truth["cycles"][c.id]["tier_counts"].items():
                 row = con.execute("select n_tier1, n_tier2, n_tier3 from tier_distribution where cycle_id = ? and "
                                   "subject = ? and school_id = 'ALL' and grade = 'ALL'", [c.id, subject]).fetchone()
@@ -154,12 +154,12 @@ def test_absences_only_district_with_every_layout_publishes_the_truth(tmp_path):
                     compared += 1
             assert compared >= 4, c.id
     with duckdb.connect(str(cur / "marts_restricted.duckdb"), read_only=True) as con:
-        for c in config.cycles[:2]:
+        for c in config.cycles[:1]:
             for subject, minutes in truth["cycles"][c.id]["minutes_attended"].items():
                 got = dict(con.execute("select student_id, minutes_attended from student_dosage where cycle_id = ? "
                                        "and subject = ? and minutes_attended > 0", [c.id, subject]).fetchall())
                 assert got == minutes, (c.id, subject)
-    for c in config.cycles[:2]:
+    for c in config.cycles[:1]:
         m = read_manifest(config, c.id)
         assert all(f.rows_read == f.rows_loaded + f.rows_quarantined for f in m.files)
         assert any(f.source_file == "sis/daily_absences.csv" and f.layout == "mapping:district_absences"

@@ -64,14 +64,14 @@ def _write_screeners(folder: Path, scr: screeners.Screening, students: populatio
     if present["map_legacy"]:
         cols = screeners.map_table(scr, students, schools, cal, end_day, school_year, "map_legacy")
         body, repeats = _repeat_header_at_term_changes(cols, screeners.MAP_LEGACY_HEADER)
-        write_csv(folder / "CombinedAssessmentResults.csv", screeners.MAP_LEGACY_HEADER, body, style="minimal")
+        write_csv(folder / "CombinedAssessmentResults.csv", screeners.MAP_LEGACY_HEADER, body)
         if repeats:
             bad["screener/CombinedAssessmentResults.csv"] = {"malformed_row": repeats}
     for source, names, headers, kw in (
             ("iready_2025", ("diagnostic_results_ela.csv", "diagnostic_results_math.csv"),
              (screeners.IREADY_ELA_HEADER, screeners.IREADY_MATH_HEADER), dict(bom=True, eol="\r\n")),
             ("iready_2021", ("diagnostic_results_ela_2021-2022.csv", "diagnostic_results_math_2021-2022.csv"),
-             (screeners.IREADY_2021_ELA_HEADER, screeners.IREADY_2021_MATH_HEADER), dict(style="minimal"))):
+             (screeners.IREADY_2021_ELA_HEADER, screeners.IREADY_2021_MATH_HEADER), {})):
         if not present[source]:
             continue
         for s in (0, 1):
@@ -85,17 +85,17 @@ def _write_screeners(folder: Path, scr: screeners.Screening, students: populatio
         cols = screeners.dibels_table(scr, students, schools, cal, end_day, school_year, reading_title,
                                       reading_teacher)
         write_csv(folder / "BM_Student_Summary_DIBELS8.csv", screeners.DIBELS_HEADER,
-                  [cols[c] for c in screeners.DIBELS_HEADER], style="minimal")
+                  [cols[c] for c in screeners.DIBELS_HEADER])
     if present["star_reading"]:
         sr, std = screeners.star_tables(scr, students, schools, cal, end_day, school_year, reading_title,
                                         reading_teacher)
-        write_csv(folder / "SR.csv", screeners.STAR_HEADER, [sr[c] for c in screeners.STAR_HEADER], style="minimal")
+        write_csv(folder / "SR.csv", screeners.STAR_HEADER, [sr[c] for c in screeners.STAR_HEADER])
         write_csv(folder / "SR_Dashboard_Standards_v2.csv", screeners.STAR_STANDARDS_HEADER,
                   [std[c] for c in screeners.STAR_STANDARDS_HEADER], style="minimal")
     if present["star_math"]:
         res, dom = screeners.star_math_tables(scr, students, cal, end_day)
         write_csv(folder / "star_math_screener_results.csv", screeners.CANONICAL_RESULTS_HEADER,
-                  [res[c] for c in screeners.CANONICAL_RESULTS_HEADER], style="minimal")
+                  [res[c] for c in screeners.CANONICAL_RESULTS_HEADER])
         write_csv(folder / "star_math_screener_domains.csv", screeners.CANONICAL_DOMAINS_HEADER,
                   [dom[c] for c in screeners.CANONICAL_DOMAINS_HEADER], style="minimal")
     return bad

@@ -744,8 +744,9 @@ def _skill_pct(scr: Screening, w: np.ndarray, s: int, i: np.ndarray, j: int) -> 
     for ww in range(3):
         k = w == ww
         if k.any():
-            st[k] = scr.standing(ww, s)[i[k], j]
-            pct[k] = scr.skill_percentile(ww, s)[i[k], j]
+            ik = i[k]           # only these rows of Screening.standing / skill_percentile
+            st[k] = scr.x(ww, s)[ik] + scr.skill_dev[s][ik, j] + scr.skill_noise[s][ww][ik, j]
+            pct[k] = percentile_of(st[k] / skill_sd(ww))
     return st, pct
 
 
