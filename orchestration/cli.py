@@ -82,7 +82,8 @@ def cmd_generate(args) -> int:
     from orchestration.generator import generate
     out = Path(args.out)
     truth = generate(students=args.students, schools=args.schools, seed=args.seed, out=out,
-                     school_year=args.school_year, effect_sd=args.effect_sd)
+                     school_year=args.school_year, effect_sd=args.effect_sd,
+                     attendance_feed=args.attendance_feed)
     cfg = load_config(out / "config.yml")
     print(f"wrote {out / 'config.yml'} and {len(cfg.cycles)} cycle deliveries under {cfg.inbox}")
     print(f"truth (for tests and benchmarks, never read by the pipeline): {out / 'truth.json'}")
@@ -237,7 +238,7 @@ def cmd_validate(args) -> int:
     landing = land_cycle(config, cycle.id)
     outcome = run_gate1(config, landing)
     for f in landing.files:
-        print(f"{f.source_file}: {f.layout or 'UNRECOGNISED'} — read {f.rows_read}, loaded {f.rows_loaded}, "
+        print(f"{f.source_file}: {f.layout_variant or f.layout or 'UNRECOGNISED'} — read {f.rows_read}, loaded {f.rows_loaded}, "
               f"quarantined {f.rows_quarantined} {json.dumps(f.quarantined_by_reason) if f.rows_quarantined else ''}")
     for r in outcome.results:
         if not r.success:
@@ -367,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--out", required=True)
     g.add_argument("--school-year", default=None, help="e.g. 2025-26 (default: the last finished school year)")
     g.add_argument("--effect-sd", type=float, default=0.20, help="true effect of adequate dosage, in SD, for vendor tutors (teachers 1.75 ×, community partners 0.5 ×; truth.json has each)")
+    g.add_argument("--attendance-feed", choices=("daily", "absences_only"), default="daily",
+                   help="attendance as a row per school day (daily) or the SIS's absences-only export")
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("run", help="run cycles: land → gate 1 → dbt → gate 2 → publish")
     r.add_argument("--config", required=True)

@@ -68,6 +68,7 @@ class FileReport:
     sha256: str
     size: int
     layout: str | None = None
+    layout_variant: str | None = None   # the vendor layout's year, when it has several (nwea_map_cdf_legacy…)
     tables: list[str] = field(default_factory=list)
     rows_read: int = 0
     rows_loaded: int = 0
@@ -302,6 +303,7 @@ def _plan_file(config: Config, plan: _Plan, auto: list[Layout], named: dict[str,
         return
     plan.layout = lay
     rep.layout = lay.name
+    rep.layout_variant = lay.variant(h) if lay.variant else None
     rep.mapping = lay.mapping_path
     rep.warnings += plan.sf.warnings
     if plan.sf.encoding != "utf-8":

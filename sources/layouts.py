@@ -132,6 +132,7 @@ class Layout:
     id_pad_width: int | None = None
     mapping_path: str | None = None
     matcher: Callable[[Header], bool] | None = None
+    variant: Callable[[Header], str] | None = None   # which year's layout of the vendor (manifest)
 
     def matches(self, h: Header) -> bool:
         if self.matcher is not None:
@@ -291,15 +292,23 @@ def _domain(vendor: str, subject: str, test_date: str, domain: str, score: str, 
             "domain": domain, "domain_score": score, "domain_level_label": label}
 
 
+def _map_variant(h: Header) -> str:
+    return "nwea_map_cdf_2021" if h.has("subject") else "nwea_map_cdf_legacy"
+
+
+def _iready_variant(h: Header) -> str:
+    return "iready_diagnostic_2025" if h.has("norming window") and h.has("student state id") else "iready_diagnostic_2021"
+
+
 def _map_cdf(h: Header) -> list[Output]:
     """NWEA MAP Growth Comprehensive Data File, AssessmentResults (2021+ `Subject`/`Course`, or the
     legacy `MeasurementScale`/`Discipline` layout). Goal blocks become domain rows."""
-    legacy = not h.has("subject")
+    name = _map_variant(h)
+    legacy = name == "nwea_map_cdf_legacy"
     subject = h.sql("measurementscale", "discipline") if legacy else h.sql("subject")
     sids = {"StudentID": h.sql("studentid"), "Student_StateID": h.sql("student_stateid")}
     window = h.sql("termname")
     date = h.sql("teststartdate")
-    name = "nwea_map_cdf_legacy" if legacy else "nwea_map_cdf_2021"
     res = _screener("nwea_map", sids, subject, window, date, h.sql("grade", "studentgrade"),
                     h.sql("testritscore"), h.sql("testpercentile"),
                     h.sql("achievementquintile"), name)
@@ -325,7 +334,7 @@ def _iready(h: Header) -> list[Output]:
     sids = {"Student ID": h.sql("student id"), "Student State ID": h.sql("student state id")}
     date = h.sql("completion date", "start date")
     window = h.sql("norming window", default=f"{date}")
-    layout = "iready_diagnostic_2025" if h.has("norming window") and h.has("student state id") else "iready_diagnostic_2021"
+    layout = _iready_variant(h)
     res = _screener("iready", sids, subject, window, date, h.sql("student grade", "grade"),
                     h.sql("overall scale score"), h.sql("percentile", "overall national percentile"),
                     h.sql("overall relative placement"), layout)
@@ -435,9 +444,11 @@ def _screener_canonical(h: Header) -> list[Output]:
 LAYOUTS: list[Layout] = [
     # screeners: distinctive vendor columns first
     Layout("nwea_map_cdf", "NWEA MAP Growth CDF AssessmentResults (2021+ or legacy)",
-           ("testritscore", "studentid", "teststartdate", "termname"), _map_cdf, folder="screener"),
+           ("testritscore", "studentid", "teststartdate", "termname"), _map_cdf, folder="screener",
+           variant=_map_variant),
     Layout("iready_diagnostic", "i-Ready Diagnostic results (ELA or Math)",
-           ("student id", "overall scale score", "overall relative placement"), _iready, folder="screener"),
+           ("student id", "overall scale score", "overall relative placement"), _iready, folder="screener",
+           variant=_iready_variant),
     Layout("dibels8_benchmark", "mCLASS DIBELS 8th Edition benchmark student summary",
            ("benchmark period", "composite level", "composite score"), _dibels, folder="screener"),
     Layout("star_reading", "Renaissance Star Reading results",

@@ -24,8 +24,71 @@ from sources.contracts import MATH_SKILLS, READING_SKILLS  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "reference-extracts"
 YEAR = "2025-26"
-SESSION_FILES = ("sessions_brightpath.csv", "sessions_horizon.csv", "sessions_in_house.csv",
-                 "sessions_community_reads.csv")
+SESSION_FILES = ("sessions_brightpath.csv", "sessions_horizon.csv", "sessions_in_house.csv")
+ACME_FILE = "acme_sessions_export.csv"      # Acme Tutors' own layout (config/mappings/acme_tutors.yml)
+
+
+def acme_as_datas(folder: Path) -> str:
+    """SQL: the Acme export's rows in DATAS columns (day-first dates, Central → district time)."""
+    return f"""
+        select "Learner ID" as student_id,
+               case "Course" when 'Literacy Boost' then 'ela' else 'math' end as session_topic,
+               substr("Session Date (DD/MM/YYYY)", 7, 4) || '-' || substr("Session Date (DD/MM/YYYY)", 4, 2) || '-'
+                 || substr("Session Date (DD/MM/YYYY)", 1, 2) || ' '
+                 || lpad(cast(cast(substr("Start Time", 1, 2) as int) + 1 as varchar), 2, '0')
+                 || substr("Start Time", 3, 3) || ':00' as session_date,
+               "Minutes" as session_duration, "Tutor Code" as tutor_id, "Session Ref" as session_id,
+               case "Status" when 'P' then 'attended' when 'A' then 'student_absent' when 'TA' then 'tutor_absent'
+                    else 'cancelled' end as attendance_status
+        from read_csv('{folder}/tutoring/{ACME_FILE}', all_varchar=true, ignore_errors=true)"""
+
+
+def screener_sql(folder: Path) -> str:
+    """SQL over every generated screener file: (lid, subject, window, d, pct, tier) — tier by the
+    vendor's basis (DIBELS by composite level, the rest by percentile, Star's category when the
+    canonical file has no percentile)."""
+    s = folder / "screener"
+    parts = []
+    pt = "case when pct < 10 then 3 when pct < 25 then 2 else 1 end"
+    if (s / "AssessmentResults.csv").exists():
+        parts.append(f"""select StudentID as lid, case Subject when 'Reading' then 'reading' else 'math' end as subject,
+            split_part(TermName, ' ', 1) as term, strptime(TestStartDate, '%m/%d/%Y')::date as d,
+            TestPercentile::int as pct, null::int as level_tier
+            from read_csv('{s}/AssessmentResults.csv', all_varchar=true)""")
+    if (s / "CombinedAssessmentResults.csv").exists():
+        parts.append(f"""select StudentID, case MeasurementScale when 'Reading' then 'reading' else 'math' end,
+            split_part(TermName, ' ', 1), strptime(TestStartDate, '%-m/%-d/%Y')::date, TestPercentile::int, null
+            from read_csv('{s}/CombinedAssessmentResults.csv', all_varchar=true) where TermName <> 'TermName'""")
+    for name, subject, window in (("diagnostic_results_ela.csv", "reading", '"Norming Window"'),
+                                  ("diagnostic_results_math.csv", "math", '"Norming Window"'),
+                                  ("diagnostic_results_ela_2021-2022.csv", "reading", None),
+                                  ("diagnostic_results_math_2021-2022.csv", "math", None)):
+        if (s / name).exists():
+            d = "strptime(\"Completion Date\", '%m/%d/%Y')::date"
+            term = (f"split_part({window}, ' ', 1)" if window else
+                    f"case when month({d}) between 7 and 11 then 'Fall' when month({d}) in (12, 1, 2) then 'Winter' "
+                    f"else 'Spring' end")
+            parts.append(f"""select "Student ID", '{subject}', {term}, {d}, Percentile::int, null
+                from read_csv('{s}/{name}', all_varchar=true)""")
+    if (s / "BM_Student_Summary_DIBELS8.csv").exists():
+        parts.append(f"""select "Student Primary ID", 'reading',
+            case "Benchmark Period" when 'BOY' then 'Fall' when 'MOY' then 'Winter' else 'Spring' end,
+            "Client Date"::date, "Composite - National Norm Percentile"::int,
+            case "Composite Level" when 'Well Below Benchmark' then 3 when 'Below Benchmark' then 2 else 1 end
+            from read_csv('{s}/BM_Student_Summary_DIBELS8.csv', all_varchar=true)""")
+    if (s / "SR.csv").exists():
+        parts.append(f"""select StudentIdentifier, 'reading', ScreeningPeriodWindowName,
+            CompletedDateLocal[1:10]::date, PercentileRank::int, null from read_csv('{s}/SR.csv', all_varchar=true)""")
+    if (s / "star_math_screener_results.csv").exists():
+        parts.append(f"""select u.identifier, 'math',
+            case "window" when 'BOY' then 'Fall' when 'MOY' then 'Winter' else 'Spring' end, test_date::date,
+            try_cast(percentile as int),
+            case when percentile = 'NULL' then case vendor_level when 'Urgent Intervention' then 3
+                 when 'Intervention' then 2 else 1 end end
+            from read_csv('{s}/star_math_screener_results.csv', all_varchar=true) r
+            join read_csv('{folder}/sis/users.csv', all_varchar=true) u on u.sourcedId = r.student_id""")
+    union = "\n union all ".join(parts)
+    return (f"select lid, subject, term, d, pct, coalesce(level_tier, {pt}) as tier from ({union})")
 
 
 @pytest.fixture(scope="module")
@@ -179,24 +242,14 @@ def test_sis_and_tutoring_headers(district):
 
 # ------------------------------------------------------------------------------- truth vs files
 def _latest_tiers(folder: Path) -> list[tuple]:
-    s = folder / "screener"
     con = duckdb.connect()
     sql = f"""
-    with results as (
-        select StudentID as sid, case Subject when 'Reading' then 'reading' else 'math' end as subject,
-               strptime(TestStartDate, '%m/%d/%Y')::date as d, TestPercentile::int as pct
-        from read_csv('{s}/AssessmentResults.csv', all_varchar=true)
-        union all
-        select "Student ID", 'reading', strptime("Completion Date", '%m/%d/%Y')::date, Percentile::int
-        from read_csv('{s}/diagnostic_results_ela.csv', all_varchar=true)
-        union all
-        select "Student ID", 'math', strptime("Completion Date", '%m/%d/%Y')::date, Percentile::int
-        from read_csv('{s}/diagnostic_results_math.csv', all_varchar=true)
-    ), latest as (select sid, subject, arg_max(pct, d) as pct from results group by sid, subject),
+    with results as ({screener_sql(folder)}),
+    latest as (select lid as sid, subject, arg_max(tier, d) as tier from results group by lid, subject),
     schools as (select identifier as sid, orgSourcedIds as school_id
                 from read_csv('{folder}/sis/users.csv', all_varchar=true) where role = 'student')
-    select school_id, subject, case when pct < 10 then '3' when pct < 25 then '2' else '1' end as tier,
-           count(*) from latest join schools using (sid) group by all order by all"""
+    select school_id, subject, tier::varchar as tier, count(*) from latest join schools using (sid)
+    group by all order by all"""
     return con.execute(sql).fetchall()
 
 
@@ -244,11 +297,23 @@ def test_bad_rows_are_exactly_those_recorded(district):
         union select unnest(regexp_extract_all(userIds, ':([0-9]+)', 1))
         from read_csv('{folder}/sis/users.csv', all_varchar=true)""").fetchall()}
     recorded = truth["bad_rows"][cid]
-    assert set(recorded) == {f"tutoring/{n}" for n in SESSION_FILES if (folder / "tutoring" / n).exists()}
+    assert set(recorded) == ({f"tutoring/{n}" for n in SESSION_FILES + (ACME_FILE,) if (folder / "tutoring" / n).exists()}
+                             | {"screener/CombinedAssessmentResults.csv"})
     total_rows = total_bad = 0
     for rel, reasons in recorded.items():
+        reasons = dict(reasons)
+        if rel.startswith("screener/"):
+            lines = (folder / rel).read_text(encoding="utf-8").splitlines()
+            assert reasons == {"malformed_row": lines[1:].count(lines[0])}
+            continue
         with open(folder / rel, encoding="utf-8", newline="") as f:
             rows = list(csv.DictReader(f))
+        if rel.endswith(ACME_FILE):
+            # the cut-off last line, then Acme's columns under DATAS names
+            assert reasons.pop("malformed_row") == 1 and rows[-1]["Minutes"] is None
+            rows = [{"student_id": r["Learner ID"], "session_duration": r["Minutes"],
+                     "session_date": r["Session Date (DD/MM/YYYY)"][6:] + "-" + r["Session Date (DD/MM/YYYY)"][3:5],
+                     "session_id": r["Session Ref"], **r} for r in rows[:-1]]
         found = {
             "unmatched_student": sum(r["student_id"] not in ids for r in rows),
             "implausible_minutes": sum(r["session_duration"].isdigit() and int(r["session_duration"]) > 240 for r in rows),
@@ -276,7 +341,10 @@ def test_minutes_attended_agree_with_the_sessions_files(district):
             union all
             select sourcedId, regexp_extract(userIds, 'StateID:([0-9]+)', 1)
             from read_csv('{folder}/sis/users.csv', all_varchar=true) where role = 'student'),
-        s as (select distinct * from read_csv('{folder}/tutoring/sessions_*.csv', all_varchar=true, union_by_name=true))
+        s as (select distinct student_id, session_topic, session_date, session_duration, tutor_id, session_id,
+                     attendance_status
+              from read_csv('{folder}/tutoring/sessions_*.csv', all_varchar=true, union_by_name=true)
+              union select distinct * from ({acme_as_datas(folder)}) where session_duration is not null)
         select case session_topic when 'ela' then 'reading' else 'math' end, sourcedId,
                sum(session_duration::int)
         from s join ids on s.student_id = ids.id
@@ -313,14 +381,8 @@ def test_ell_is_the_most_under_referred_group_among_need(larger):
     s = folder / "screener"
     con = duckdb.connect()
     rows = con.execute(f"""
-        with boy as (
-            select StudentID as lid, case Subject when 'Reading' then 'ELA' else 'Math' end as subject,
-                   TestPercentile::int as pct
-            from read_csv('{s}/AssessmentResults.csv', all_varchar=true) where TermName like 'Fall%'
-            union all select "Student ID", 'ELA', Percentile::int
-            from read_csv('{s}/diagnostic_results_ela.csv', all_varchar=true) where "Norming Window" like 'Fall%'
-            union all select "Student ID", 'Math', Percentile::int
-            from read_csv('{s}/diagnostic_results_math.csv', all_varchar=true) where "Norming Window" like 'Fall%'),
+        with boy as (select lid, case subject when 'reading' then 'ELA' else 'Math' end as subject, pct
+                     from ({screener_sql(folder)}) where term = 'Fall'),
         users as (select sourcedId, identifier as lid from read_csv('{folder}/sis/users.csv', all_varchar=true)),
         need as (select sourcedId, subject from boy join users using (lid) where pct < 25),
         referred as (select distinct student_id as sourcedId, subject from read_csv('{folder}/sis/referrals.csv', all_varchar=true)),
@@ -344,14 +406,7 @@ def test_post_moy_entrants_are_offered_places_on_their_baseline(larger):
     moy_start = truth["windows"]["MOY"][0]
     con = duckdb.connect()
     rows = con.execute(f"""
-        with boy as (
-            select StudentID as lid, case Subject when 'Reading' then 'reading' else 'math' end as subject,
-                   TestPercentile::int as pct
-            from read_csv('{s}/AssessmentResults.csv', all_varchar=true) where TermName like 'Fall%'
-            union all select "Student ID", 'reading', Percentile::int
-            from read_csv('{s}/diagnostic_results_ela.csv', all_varchar=true) where "Norming Window" like 'Fall%'
-            union all select "Student ID", 'math', Percentile::int
-            from read_csv('{s}/diagnostic_results_math.csv', all_varchar=true) where "Norming Window" like 'Fall%'),
+        with boy as (select lid, subject, pct from ({screener_sql(folder)}) where term = 'Fall'),
         late as (select student_id as lid, subject from read_csv('{folder}/tutoring/program_enrollment.csv', all_varchar=true)
                  where entry_date > '{moy_start}')
         select late.subject, boy.pct from late left join boy using (lid, subject)""").fetchall()
@@ -379,7 +434,7 @@ def test_the_planted_effect_is_in_growth_z_units():
             tutored = scr.tested[w, s] & (scr.effect[w, s] > 0)
             assert tutored.sum() > 50
             for i in np.flatnonzero(tutored)[:40]:
-                cell = scr.tested[w, s] & (scr.vendor == scr.vendor[i]) & (pupils.grade == pupils.grade[i])
+                cell = scr.tested[w, s] & (scr.measure(s) == scr.measure(s)[i]) & (pupils.grade == pupils.grade[i])
                 assert scr.effect_unit[w, s, i] == pytest.approx(x[cell].std(ddof=1), rel=1e-3)
 
 

@@ -81,7 +81,7 @@ class Schools:
     identifier: list[str]          # 6-digit state school code
     level: list[str]               # elementary | middle | k8
     grades: list[tuple[int, ...]]  # grade numbers served (K = 0)
-    screener: list[str]            # map | iready
+    screener: list[str]            # screener profile: map | iready | star | legacy (screeners.PROFILES)
     inverted: int                  # index of the planted inverted-pyramid school
     district_name: str
     district_identifier: str
@@ -133,7 +133,7 @@ def make_schools(seed: int, n_schools: int) -> Schools:
     return Schools(
         n=n_schools, sourced_id=[f"org-{i + 1:04d}" for i in range(n_schools)], name=school_names,
         identifier=[f"{c:06d}" for c in codes], level=level, grades=grades,
-        screener=["map" if i % 2 == 0 else "iready" for i in range(n_schools)], inverted=inverted,
+        screener=[("map", "iready", "star", "legacy")[i % 4] for i in range(n_schools)], inverted=inverted,
         district_name=f"{district} Unified School District",
         district_identifier=f"{int(rng.integers(100000, 1000000)):06d}")
 

@@ -1,5 +1,10 @@
 """Universal screener results: BOY / MOY / EOY benchmark windows, scores, domain standings, and the
-two vendor layouts they are delivered in (NWEA MAP Growth CDF 2021+, i-Ready Diagnostic 2025-26).
+vendor layouts they are delivered in. Each student × subject is measured by one *source* (a vendor in
+one file layout, ``SOURCES``), chosen by the school's screener profile (``assign_sources``): NWEA MAP
+Growth CDF 2021+ (with mCLASS DIBELS 8 for K–2 reading), i-Ready Diagnostic 2025-26, Renaissance Star
+Reading (SR and dashboard-standards files) with Star Math in the canonical screener layout, and a
+school on legacy exports (i-Ready 2021-22 in its lower grades, the MAP ``MeasurementScale`` CDF in
+its top two).
 
 Model (units: standard deviations of the national norm population):
     x[w, s, i] = θ[s, i] + growth[w, s, i] + ε[w, s, i] + effect[w, s, i] · unit[w, s, i]
@@ -34,6 +39,32 @@ SKILL_SD = 0.6
 SKILL_NOISE_SD = 0.25
 TESTED_SHARE = 0.97
 SKILLS = (READING_SKILLS, MATH_SKILLS)            # subject 0 = reading, 1 = math
+
+
+# ---------------------------------------------------------------------------------------- sources
+# A source = a vendor delivered in one layout. The vendor (what the pipeline's norm cells, tiers and
+# seeds key on) is SOURCE_VENDOR; legacy and current layouts of one vendor share its norm cell.
+SOURCES = ("map_2021", "iready_2025", "dibels8", "star_reading", "map_legacy", "iready_2021", "star_math")
+VENDORS = ("nwea_map", "iready", "dibels8", "star")
+SOURCE_VENDOR = np.array([0, 1, 2, 3, 0, 1, 3])
+# Scale family of each source: 0 scores move like MAP between windows (mean gain / SD as MAP_MEAN),
+# 1 like i-Ready. ``Screening.vendor`` holds it per student (both subjects of a student share it).
+SOURCE_FAMILY = np.array([0, 1, 0, 1, 0, 1, 1])
+PROFILES = ("map", "iready", "star", "legacy")    # school k's screener profile is PROFILES[k % 4]
+
+
+def assign_sources(students: Students, schools: Schools) -> np.ndarray:
+    """(2, n) source index per subject × student, from the school's profile:
+    map → MAP 2021+ CDF, K–2 reading on DIBELS 8; iready → i-Ready 2025-26; star → Star Reading and
+    Star Math (canonical layout); legacy → i-Ready 2021-22 below the school's top two grades, the MAP
+    legacy CDF in them."""
+    g = students.grade
+    prof = np.array([PROFILES.index(p) for p in schools.screener])[students.school]
+    top2 = np.array([sorted(gr)[-2] if len(gr) > 1 else gr[0] for gr in schools.grades])[students.school]
+    legacy = np.where(g >= top2, SOURCES.index("map_legacy"), SOURCES.index("iready_2021"))
+    reading = np.select([prof == 0, prof == 1, prof == 2], [np.where(g <= 2, 2, 0), 1, 3], legacy)
+    math = np.select([prof == 0, prof == 1, prof == 2], [0, 1, 6], legacy)
+    return np.stack([reading, math]).astype(np.int64)
 
 
 def window_sd(w: int) -> float:
@@ -99,6 +130,24 @@ IREADY_MATH_HEADER = (_IREADY_COMMON + ("Quantile Measure", "Quantile Range")
                          "Projection if Student Achieves Typical Growth",
                          "Projection if Student Achieves Stretch Growth"))
 assert len(IREADY_ELA_HEADER) == 65 and len(IREADY_MATH_HEADER) == 58
+# The 2021-22 Diagnostic Results layout: no roster or demographic columns, no Norming Window (the
+# window follows from the date), "Reading Comprehension: …" domain names, no BOM.
+_IREADY_2021_COMMON = (
+    "Last Name", "First Name", "Student ID", "Student Grade", "Academic Year", "School", "Enrolled", "User Name",
+    "Start Date", "Completion Date", "Baseline Diagnostic (Y/N)", "Most Recent Diagnostic (Y/N)",
+    "Duration (min)", "Rush Flag", "Overall Scale Score", "Overall Placement", "Overall Relative Placement",
+    "Percentile", "Grouping")
+IREADY_2021_ELA_DOMAINS = ("Phonological Awareness", "Phonics", "High-Frequency Words", "Vocabulary",
+                           "Reading Comprehension: Overall", "Reading Comprehension: Literature",
+                           "Reading Comprehension: Informational Text")
+_PROJECTIONS = ("Proficiency if Student Shows No Additional Growth", "Projection if Student Achieves Typical Growth",
+                "Projection if Student Achieves Stretch Growth")
+IREADY_2021_ELA_HEADER = (_IREADY_2021_COMMON + ("Lexile Measure", "Lexile Range")
+                          + _domain_columns(IREADY_2021_ELA_DOMAINS) + _GROWTH_TAIL
+                          + ("Reading Difficulty Indicator (Y/N)",) + _PROJECTIONS)
+IREADY_2021_MATH_HEADER = (_IREADY_2021_COMMON + ("Quantile Measure", "Quantile Range")
+                           + _domain_columns(IREADY_MATH_DOMAINS) + _GROWTH_TAIL)
+assert len(IREADY_2021_ELA_HEADER) == 52 and len(IREADY_2021_MATH_HEADER) == 39
 
 # Vendor vocabularies
 MAP_TERMS = ("Fall", "Winter", "Spring")
@@ -122,6 +171,39 @@ IREADY_RACE = ("American Indian or Alaska Native", "Asian", "Black or African Am
 
 MAP_MEAN = (150.0, 9.0, (0.0, 4.5, 8.0), 14.0)              # base, per grade, window gain, sd
 IREADY_MEAN = (380.0, 25.0, (0.0, 12.0, 22.0), 30.0)
+DIBELS_MEAN = (300.0, 40.0, (0.0, 18.0, 32.0), 56.0)        # composite score; gains / sd as MAP's
+STAR_MEAN = (700.0, 50.0, (0.0, 48.0, 88.0), 120.0)         # Star scaled score; gains / sd as i-Ready's
+SOURCE_MEAN = (MAP_MEAN, IREADY_MEAN, DIBELS_MEAN, STAR_MEAN, MAP_MEAN, IREADY_MEAN, STAR_MEAN)
+
+# DIBELS 8: the composite and measure levels are the tier authority (vendor_levels seed, basis
+# level); the generator sets them from the national-norm percentile with these cuts: Well Below
+# < 20, Below < 40, At < 80, Above.
+DIBELS_LEVELS = ("Well Below Benchmark", "Below Benchmark", "At Benchmark", "Above Benchmark")
+DIBELS_CUTS = (20, 40, 80)
+DIBELS_LEVEL_TIER = np.array([3, 2, 1, 1])
+# DIBELS 8 measures: (column stem, canonical reading skill, grades given, score mean at K, per grade, sd)
+DIBELS_MEASURES = (
+    ("Letter Names (LNF)", 0, (0, 1), 30.0, 12.0, 14.0),
+    ("Phonemic Awareness (PSF)", 0, (0, 1), 22.0, 14.0, 12.0),
+    ("Letter Sounds (NWF-CLS)", 1, (0, 1, 2), 18.0, 25.0, 16.0),
+    ("Decoding (NWF-WRC)", 1, (0, 1, 2), 4.0, 9.0, 5.0),
+    ("Word Reading (WRF)", 2, (0, 1, 2), 5.0, 18.0, 9.0),
+    ("Reading Accuracy (ORF-Accu)", 3, (1, 2), 80.0, 6.0, 8.0),
+    ("Reading Fluency (ORF)", 3, (1, 2), 10.0, 40.0, 20.0),
+    ("Reading Comprehension (Maze)", 5, (2,), 4.0, 3.0, 3.0),
+)
+# Star: Renaissance benchmark categories by percentile rank (level_tier in the seed agrees)
+STAR_CATEGORIES = ("Urgent Intervention", "Intervention", "On Watch", "At/Above Benchmark")
+STAR_CUTS = (10, 25, 40)
+# Star Reading dashboard domains (group, name, canonical reading skill) and Star Math domains
+STAR_READING_DOMAINS = (("Foundational Skills", "Phonics", 1), ("Language", "Vocabulary", 4),
+                        ("Reading Literary Text", "Key Ideas and Details", 5),
+                        ("Reading Informational Text", "Language, Craft, and Structure", 6))
+STAR_MATH_DOMAINS = (("Numbers and Operations", 0), ("Algebra", 1),
+                     ("Data Analysis, Statistics, and Probability", 2), ("Geometry and Measurement", 3))
+MASTERY_CUTS = (25, 50, 75)                                 # Star domain mastery level 1–4
+MAP_LEGACY_MATH_GOALS = ("The Real and Complex Number Systems", "Operations and Algebraic Thinking",
+                         "Statistics and Probability", "Geometry")     # skills 0, 1, 2, 3
 
 
 def quintile(pct: np.ndarray) -> np.ndarray:
@@ -165,7 +247,7 @@ def plan_windows(cal: Calendar) -> Windows:
 @dataclass
 class Screening:
     windows: Windows
-    vendor: np.ndarray              # per student: 0 = map, 1 = iready
+    vendor: np.ndarray              # per student: scale family of their sources (SOURCE_FAMILY)
     tested: np.ndarray              # bool (3, 2, n)
     day: np.ndarray                 # int (3, 2, n) test day
     minute: np.ndarray              # int (3, 2, n) test start, minutes after midnight
@@ -175,6 +257,11 @@ class Screening:
     effect: np.ndarray              # (3, 2, n) planted effect in SD units (0 until set)
     effect_unit: np.ndarray         # (3, 2, n) x units per SD of effect: the norm cell's observed SD
     style: np.ndarray               # (3, 2, n) uniform draws for cosmetic choices
+    source: np.ndarray | None = None  # (2, n) source per subject × student (SOURCES)
+
+    def measure(self, s: int) -> np.ndarray:
+        """Per student: the vendor (VENDORS index) measuring subject s — the pipeline's norm cell."""
+        return SOURCE_VENDOR[self.source[s]]
 
     def x(self, w: int, s: int) -> np.ndarray:
         return self.base[w, s] + self.effect[w, s] * self.effect_unit[w, s]
@@ -204,17 +291,18 @@ def simulate(seed: int, students: Students, schools: Schools, cal: Calendar) -> 
     base = students.theta[None, :, :] + growth + rng.normal(0, EPS_SD, (3, 2, n))
     dev = [rng.normal(0, SKILL_SD, (n, len(SKILLS[s]))) for s in range(2)]
     noise = [rng.normal(0, SKILL_NOISE_SD, (3, n, len(SKILLS[s]))) for s in range(2)]
-    vendor = np.array([0 if v == "map" else 1 for v in schools.screener])[students.school]
+    source = assign_sources(students, schools)
+    vendor = SOURCE_FAMILY[source[0]]
     unit = np.broadcast_to(np.array([window_sd(w) for w in range(3)])[:, None, None], (3, 2, n)).copy()
     return Screening(win, vendor, tested, day, minute, base, dev, noise, np.zeros((3, 2, n)), unit,
-                     rng.random((3, 2, n)))
+                     rng.random((3, 2, n)), source)
 
 
 def norm_cell_sd(scr: Screening, grade: np.ndarray, w: int, s: int) -> np.ndarray:
     """Per student: the sample SD of the observed x at window w among the students tested in it in
     the same vendor × grade — the cell growth_z standardises in (NaN for a cell of fewer than two)."""
     x = scr.x(w, s)
-    cell = scr.vendor * 100 + grade
+    cell = scr.measure(s) * 100 + grade
     ok = scr.tested[w, s]
     size = np.bincount(cell[ok], minlength=200).astype(np.float64)
     total = np.bincount(cell[ok], weights=x[ok], minlength=200)
@@ -239,18 +327,29 @@ def iready_status(grade: np.ndarray, skill: int, subject: int, pct: np.ndarray, 
 
 
 def reported_skills(scr: Screening, grade: np.ndarray, w: int, s: int) -> np.ndarray:
-    """(n, k) bool: which canonical skills the student's vendor reports with a score at window w."""
+    """(n, k) bool: which canonical skills the student's source reports with a level at window w —
+    what the pipeline's skill levels can see (skill_crosswalk × vendor_levels)."""
     n, k = len(grade), len(SKILLS[s])
     out = np.zeros((n, k), dtype=bool)
-    is_map = scr.vendor == 0
+    src = scr.source[s]
+    is_map = (src == 0) | (src == 4)
     for j in MAP_GOAL_SKILL[s]:
         out[is_map, j] = True
     pct = scr.skill_percentile(w, s)
+    is_iready = (src == 1) | (src == 5)
     for j in IREADY_DOMAIN_SKILL[s]:
         if j < 0:
             continue
         ok = iready_status(grade, j, s, pct[:, j], scr.style[w, s]) == 0
-        out[~is_map & ok, j] = True
+        out[is_iready & ok, j] = True
+    if s == 0:
+        for _, j, grades, *_ in DIBELS_MEASURES:
+            out[(src == 2) & np.isin(grade, grades), j] = True
+        for _, _, j in STAR_READING_DOMAINS:
+            out[(src == 3) & ((j != 1) | (grade <= 3)), j] = True
+    else:
+        for _, j in STAR_MATH_DOMAINS:
+            out[src == 6, j] = True
     return out
 
 
@@ -261,13 +360,13 @@ def priority_skill(scr: Screening, grade: np.ndarray, w: int, s: int) -> np.ndar
 
 
 # ------------------------------------------------------------------------------------- delivery
-def _rows(scr: Screening, students: Students, end_day: int, vendor: int, subjects: tuple[int, ...]):
-    """(w, s, i) of results with test day ≤ end_day for the vendor's students, sorted by test day,
+def _rows(scr: Screening, students: Students, end_day: int, source: str, subjects: tuple[int, ...]):
+    """(w, s, i) of results with test day ≤ end_day measured by the source, sorted by test day,
     then local ID, then subject."""
     ws, ss, ii = [], [], []
     for w in range(3):
         for s in subjects:
-            m = scr.tested[w, s] & (scr.day[w, s] <= end_day) & (scr.vendor == vendor)
+            m = scr.tested[w, s] & (scr.day[w, s] <= end_day) & (scr.source[s] == SOURCES.index(source))
             idx = np.flatnonzero(m)
             ws.append(np.full(len(idx), w))
             ss.append(np.full(len(idx), s))
@@ -287,8 +386,9 @@ def _first_last(scr: Screening, end_day: int, s: int) -> tuple[np.ndarray, np.nd
 
 
 def map_table(scr: Screening, students: Students, schools: Schools, cal: Calendar, end_day: int,
-              school_year: str) -> dict[str, pa.Array]:
-    w, s, i = _rows(scr, students, end_day, 0, (0, 1))
+              school_year: str, source: str = "map_2021") -> dict[str, pa.Array]:
+    """The MAP results of one source (2021+ CDF, or the rows the legacy CDF is built from)."""
+    w, s, i = _rows(scr, students, end_day, source, (0, 1))
     m = len(i)
     g = students.grade[i]
     x = np.zeros(m)
@@ -363,13 +463,58 @@ def map_table(scr: Screening, students: Students, schools: Schools, cal: Calenda
     for gi in range(4):
         se = 6 + np.floor(((u * 10 + gi * 0.37) % 1) * 15) / 10
         half = np.rint(se).astype(np.int64)
-        cols[f"Goal{gi + 1}Name"] = lookup(MAP_GOALS[0] + MAP_GOALS[1], s * 4 + gi)
+        goals = MAP_GOALS[0] + (MAP_LEGACY_MATH_GOALS if source == "map_legacy" else MAP_GOALS[1])
+        cols[f"Goal{gi + 1}Name"] = lookup(goals, s * 4 + gi)
         cols[f"Goal{gi + 1}RitScore"] = text(goal_rit[:, gi])
         cols[f"Goal{gi + 1}StdErr"] = fixed(se, 1)
         cols[f"Goal{gi + 1}Range"] = join(text(goal_rit[:, gi] - half), "-", text(goal_rit[:, gi] + half))
         cols[f"Goal{gi + 1}Adjective"] = lookup(MAP_QUINTILES, quintile(goal_pct[:, gi]))
     empty = blank(m)
+    if source == "map_legacy":
+        return _map_legacy(cols, cal, scr, w, s, i, g, u, empty)
     return {name: cols.get(name, empty) for name in MAP_HEADER}
+
+
+# The legacy Comprehensive Data File (AssessmentResults before the 2021 layout): MeasurementScale and
+# Discipline where the 2021+ layout has Subject and Course, no state IDs or quintile, M/D/YYYY dates,
+# 12-hour start times, unquoted. A "Combined" file concatenates term files, header and all.
+MAP_LEGACY_HEADER = tuple(
+    "TermName,StudentID,SchoolName,MeasurementScale,Discipline,GrowthMeasureYN,TestType,TestName,TestID,"
+    "TestStartDate,TestDurationMinutes,TestRITScore,TestStandardError,TestPercentile,TypicalFallToFallGrowth,"
+    "TypicalSpringToSpringGrowth,TypicalFallToSpringGrowth,TypicalFallToWinterGrowth,RITtoReadingScore,"
+    "RITtoReadingMin,RITtoReadingMax".split(",")
+    + [f"Goal{k}{f}" for k in range(1, 9) for f in ("Name", "RitScore", "StdErr", "Range", "Adjective")]
+    + ["TestStartTime", "PercentCorrect", "ProjectedProficiency"])
+assert len(MAP_LEGACY_HEADER) == 64
+
+
+def _map_legacy(cols: dict[str, pa.Array], cal: Calendar, scr: Screening, w: np.ndarray, s: np.ndarray,
+                i: np.ndarray, g: np.ndarray, u: np.ndarray, empty: pa.Array) -> dict[str, pa.Array]:
+    out = {k: cols[k] for k in ("TermName", "StudentID", "SchoolName", "GrowthMeasureYN", "TestType", "TestID",
+                                "TestDurationMinutes", "TestRITScore", "TestPercentile", "PercentCorrect")}
+    out["MeasurementScale"] = cols["Subject"]
+    out["Discipline"] = cols["Subject"]
+    band = np.where(g <= 1, 0, np.where(g <= 5, 1, 2))
+    names = [f"MAP: {subj} {b} Common Core 2010" for subj in ("Reading", "Math") for b in ("K-2", "2-5", "6+")]
+    out["TestName"] = lookup(names, s * 3 + band)
+    out["TestStartDate"] = lookup(cal.day_strings("us_short"), scr.day[w, s, i])
+    out["TestStandardError"] = fixed(3.0 + np.floor(u * 7) / 10, 1)
+    typical = np.maximum(2, 12 - g).astype(np.int64)
+    out["TypicalFallToSpringGrowth"] = text(typical)
+    out["TypicalFallToWinterGrowth"] = text(typical // 2 + 1)
+    rit = np.asarray(pc.cast(cols["TestRITScore"], pa.int64()))
+    lex = np.maximum(0, 5 * np.rint((rit * 11.0 - 1700) / 5)).astype(np.int64)
+    reading = pa.array(s == 0)
+    for name, off in (("RITtoReadingScore", 0), ("RITtoReadingMin", -100), ("RITtoReadingMax", 50)):
+        out[name] = pc.if_else(reading, text(np.maximum(lex + off, 0)), empty)
+    for k in range(1, 5):
+        for f in ("Name", "RitScore", "StdErr", "Range", "Adjective"):
+            out[f"Goal{k}{f}"] = cols[f"Goal{k}{f}"]
+    minute = scr.minute[w, s, i]
+    hour = minute // 60
+    out["TestStartTime"] = join(text(np.where(hour > 12, hour - 12, hour)), ":", padded(minute % 60, 2), ":00 ",
+                                lookup(["AM", "PM"], (hour >= 12).astype(np.int64)))
+    return {name: out.get(name, empty) for name in MAP_LEGACY_HEADER}
 
 
 def _masked_int(values: np.ndarray, ok: np.ndarray) -> pa.Array:
@@ -379,9 +524,11 @@ def _masked_int(values: np.ndarray, ok: np.ndarray) -> pa.Array:
 
 
 def iready_table(scr: Screening, students: Students, schools: Schools, cal: Calendar, end_day: int,
-                 school_year: str, subject: int, class_title: pa.Array, class_teacher: pa.Array) -> dict[str, pa.Array]:
-    """One i-Ready Diagnostic file (subject 0 = ELA, 1 = Math) holding every result ≤ end_day."""
-    w, s, i = _rows(scr, students, end_day, 1, (subject,))
+                 school_year: str, subject: int, class_title: pa.Array, class_teacher: pa.Array,
+                 source: str = "iready_2025") -> dict[str, pa.Array]:
+    """One i-Ready Diagnostic file (subject 0 = ELA, 1 = Math) holding every result ≤ end_day of
+    the source (the 2025-26 layout, or the 2021-22 one: IREADY_2021_*_HEADER)."""
+    w, s, i = _rows(scr, students, end_day, source, (subject,))
     m = len(i)
     g = students.grade[i]
     x = np.zeros(m)
@@ -505,8 +652,16 @@ def iready_table(scr: Screening, students: Students, schools: Schools, cal: Cale
         eoy = w == 2
         cols["Projection if Student Achieves Typical Growth"] = pc.if_else(pa.array(eoy), pa.scalar(""), proj(5))
         cols["Projection if Student Achieves Stretch Growth"] = pc.if_else(pa.array(eoy), pa.scalar(""), proj(15))
-    header = IREADY_ELA_HEADER if subject == 0 else IREADY_MATH_HEADER
     empty = blank(m)
+    if source == "iready_2021":
+        cols["Most Recent Diagnostic (Y/N)"] = cols["Most Recent Diagnostic YTD (Y/N)"]
+        cols["Start Date"] = cols["Completion Date"] = lookup(cal.day_strings("us"), scr.day[w, subject, i])
+        for d in ("Overall", "Literature", "Informational Text"):
+            for k in ("Scale Score", "Placement", "Relative Placement"):
+                cols[f"Reading Comprehension: {d} {k}"] = cols.get(f"Comprehension: {d} {k}", empty)
+        header = IREADY_2021_ELA_HEADER if subject == 0 else IREADY_2021_MATH_HEADER
+        return {name: cols.get(name, empty) for name in header}
+    header = IREADY_ELA_HEADER if subject == 0 else IREADY_MATH_HEADER
     return {name: cols.get(name, empty) for name in header}
 
 
@@ -533,6 +688,322 @@ def _quantile(v: np.ndarray) -> pa.Array:
     pos = join(text(np.maximum(v, 0)), "Q")
     em = join("EM", text(np.abs(np.minimum(v, 0))), "Q")
     return pc.if_else(pa.array(v > 0), pos, em)
+
+
+# ------------------------------------------------------------------------- DIBELS, Star, canonical
+DIBELS_HEADER = tuple((
+    "School Year,State,Account Name,Municipality Name,Municipality Primary ID,District Name,District Primary ID,"
+    "Internal Program,External Program,School Name,Primary School ID,Secondary School ID,Student Last Name,"
+    "Student First Name,Student Middle Name,Enrollment Date,Enrollment Grade,Date of Birth,Gender,Race,"
+    "Special Education,Disability,Specific Disability,Section 504,Economically Disadvantaged,Meal Status,Title 1,"
+    "Migrant,English Proficiency,ELL Status,Home Language,Alternate Assessment,Approved Accommodations,Classed,"
+    "Reporting Class Name,Reporting Class ID,Official Teacher Name,Official Teacher Staff ID,Assessing Teacher Name,"
+    "Assessing Teacher Staff ID,Assessment,Assessment Edition,Assessment Grade,Benchmark Period,Composite Level,"
+    "Composite Score,Composite - National Norm Percentile,Composite - Semester Growth,Composite - Year Growth"
+).split(",")) + tuple(
+    f"{m} - {k}" for m in ("Letter Names (LNF)", "Phonemic Awareness (PSF)", "Letter Sounds (NWF-CLS)",
+                           "Decoding (NWF-WRC)", "Word Reading (WRF)", "Reading Accuracy (ORF-Accu)",
+                           "Reading Fluency (ORF)")
+    for k in ("Level", "Score", "National Norm Percentile", "Semester Growth", "Year Growth")) + (
+    "Error Rate (ORF) - Score",) + tuple(
+    f"Reading Comprehension (Maze) - {k}" for k in ("Level", "Score", "National Norm Percentile",
+                                                    "Semester Growth", "Year Growth")) + tuple((
+    "Correct Responses (Maze) - Score,Incorrect Responses (Maze) - Score,Client Date,Sync Date,Student Primary ID,"
+    "Primary ID - Student ID (State ID),Administration Type,Vocabulary - Level,Vocabulary - Score,Spelling - Level,"
+    "Spelling - Score,RAN - Level,RAN - Score,Risk Indicator - Level,DIBELS Composite Score - Lexile").split(","))
+assert len(DIBELS_HEADER) == 105
+DIBELS_RACE = ("I", "A", "B", "P", "W", "M")
+
+
+def _cut(pct: np.ndarray, cuts: tuple[int, ...]) -> np.ndarray:
+    """Level index 0… from a percentile: the number of cuts at or below it."""
+    return np.searchsorted(np.array(cuts), pct, side="right")
+
+
+def _scores(scr: Screening, w: np.ndarray, s: np.ndarray, i: np.ndarray, grade: np.ndarray,
+            mean: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, percentile, scale score) of the results (w, s, i) on a vendor scale (base, per grade,
+    window gains, sd)."""
+    m = len(i)
+    x = np.zeros(m)
+    pct = np.zeros(m, dtype=np.int16)
+    for ww in range(3):
+        for sub in range(2):
+            k = (w == ww) & (s == sub)
+            if k.any():
+                x[k] = scr.x(ww, sub)[i[k]]
+                pct[k] = scr.percentile(ww, sub)[i[k]]
+    score = np.rint(mean[0] + mean[1] * grade + np.take(mean[2], w) + mean[3] * x).astype(np.int64)
+    return x, pct, score
+
+
+def _skill_pct(scr: Screening, w: np.ndarray, s: int, i: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """(standing, percentile) of skill j of subject s for the results (w, i)."""
+    st = np.zeros(len(i))
+    pct = np.zeros(len(i), dtype=np.int16)
+    for ww in range(3):
+        k = w == ww
+        if k.any():
+            ik = i[k]           # only these rows of Screening.standing / skill_percentile
+            st[k] = scr.x(ww, s)[ik] + scr.skill_dev[s][ik, j] + scr.skill_noise[s][ww][ik, j]
+            pct[k] = percentile_of(st[k] / skill_sd(ww))
+    return st, pct
+
+
+def dibels_table(scr: Screening, students: Students, schools: Schools, cal: Calendar, end_day: int,
+                 school_year: str, class_title: pa.Array, class_teacher: pa.Array) -> dict[str, pa.Array]:
+    """mCLASS DIBELS 8th Edition benchmark student summary: K–2 reading of the map-profile schools.
+    Composite and measure levels follow DIBELS_CUTS; measures not given in a grade are blank."""
+    from .population import FIRST_NAMES, LAST_NAMES
+    w, s, i = _rows(scr, students, end_day, "dibels8", (0,))
+    m = len(i)
+    g = students.grade[i]
+    _, pct, score = _scores(scr, w, s, i, g, DIBELS_MEAN)
+    zero = np.zeros(m, dtype=np.int64)
+    sch = students.school[i]
+    iso = cal.day_strings("iso")
+    ii = pa.array(i)
+    cols: dict[str, pa.Array] = {
+        "School Year": lookup([f"{school_year[:4]}-{int(school_year[:4]) + 1}"], zero),
+        "Account Name": lookup([schools.district_name], zero), "District Name": lookup([schools.district_name], zero),
+        "District Primary ID": lookup([schools.district_identifier], zero),
+        "School Name": lookup(schools.name, sch), "Primary School ID": lookup(schools.identifier, sch),
+        "Student Last Name": lookup([a for a, _ in LAST_NAMES], students.last[i]),
+        "Student First Name": lookup([a for a, _ in FIRST_NAMES], students.first[i]),
+        "Enrollment Date": lookup(iso, zero), "Enrollment Grade": lookup(GRADE_TEXT, g),
+        "Date of Birth": pa.array(students.birth_day[i].astype("datetime64[D]")).cast(pa.string()),
+        "Gender": lookup(["M", "F"], np.where(students.male[i], 0, 1)),
+        "Race": pc.if_else(pa.array(students.hispanic[i]), pa.scalar("H"), lookup(DIBELS_RACE, students.race[i])),
+        "ELL Status": lookup(["Y", "N"], np.where(students.program_known[i, 0],
+                                                  np.where(students.programs[i, 0], 0, 1), -1)),
+        "Home Language": lookup(["Eng", "Spa"], (students.programs[i, 0] & students.program_known[i, 0]).astype(np.int64)),
+        "Classed": lookup(["Y"], zero), "Reporting Class Name": class_title.take(ii),
+        "Official Teacher Name": class_teacher.take(ii), "Assessment": lookup(["mCLASS"], zero),
+        "Assessment Edition": lookup(["DIBELS 8th Edition"], zero), "Assessment Grade": lookup(GRADE_TEXT, g),
+        "Benchmark Period": lookup(WINDOWS, w),
+        "Composite Level": lookup(DIBELS_LEVELS, _cut(pct, DIBELS_CUTS)),
+        "Composite Score": text(score), "Composite - National Norm Percentile": text(pct.astype(np.int64)),
+        "Client Date": lookup(iso, scr.day[w, 0, i]), "Sync Date": lookup(iso, scr.day[w, 0, i]),
+        "Student Primary ID": students.local_id.take(ii), "Primary ID - Student ID (State ID)": students.state_id.take(ii),
+        "Administration Type": lookup(["Offline", "Online"], (scr.style[w, 0, i] > 0.8).astype(np.int64)),
+    }
+    empty = blank(m)
+    for stem, j, grades, m0, per, sd in DIBELS_MEASURES:
+        st, sp = _skill_pct(scr, w, 0, i, j)
+        given = pa.array(np.isin(g, grades))
+        raw = np.maximum(0, np.rint(m0 + per * g + np.take((0.0, 0.5, 0.9), w) * per + sd * st / skill_sd(1)))
+        if "Accu" in stem:
+            raw = np.minimum(raw, 100)
+        cols[f"{stem} - Level"] = pc.if_else(given, lookup(DIBELS_LEVELS, _cut(sp, DIBELS_CUTS)), empty)
+        cols[f"{stem} - Score"] = pc.if_else(given, text(raw.astype(np.int64)), empty)
+        cols[f"{stem} - National Norm Percentile"] = pc.if_else(given, text(sp.astype(np.int64)), empty)
+    return {name: cols.get(name, empty) for name in DIBELS_HEADER}
+
+
+STAR_HEADER = tuple((
+    "RenaissanceClientID,SchoolYear,SchoolYearStartDate,SchoolYearEndDate,StudentRenaissanceID,StudentSourcedID,"
+    "StudentIdentifier,StudentUserID,StudentStateID,StudentEmail,StudentFirstName,StudentMiddleName,StudentLastName,"
+    "Gender,BirthDate,MultiRace,HispanicOrLatino,AmericanIndianOrAlaskaNative,Asian,BlackOrAfricanAmerican,"
+    "NativeHawaiianOrOtherPacificIslander,White,CurrentGrade,EnrollmentStatus,DistrictRenaissanceID,"
+    "DistrictSourcedID,DistrictIdentifier,DistrictStateID,DistrictName,SchoolRenaissanceID,SchoolSourcedID,"
+    "SchoolIdentifier,SchoolStateID,SchoolName,CourseRenaissanceID,CourseSourcedID,CourseCode,CourseName,"
+    "ClassRenaissanceID,ClassSourcedID,ClassCode,GroupID,GroupOrClassName,TeacherRenaissanceID,TeacherSourcedID,"
+    "TeacherIdentifier,TeacherUserID,TeacherStateID,TeacherEmail,TeacherFirstName,TeacherMiddleName,TeacherLastName,"
+    "AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,AssessmentNumber,AssessmentType,AssessmentStatus,"
+    "DeactivationReason,GradePlacement,Grade,ExtraTime,ScaledScore,StandardErrorOfMeasurement,RaschScore,"
+    "UnifiedScore,PartnershipForAssessmentOfReadinessForCollegeAndCareers,SmarterBalancedAssessmentConsortium,"
+    "OpenGrowthScore,GradeEquivalent,PercentileRank,NormalCurveEquivalent,InstructionalReadingLevel,"
+    "EstimatedOralReadingFluency,LowerZoneOfProximalDevelopment,UpperZoneOfProximalDevelopment,Lexile,"
+    "LowerLexileZoneOfProximalDevelopment,UpperLexileZoneOfProximalDevelopment,TotalTimeInSeconds,TotalCorrect,"
+    "TotalPossible,Grade3_AssessmentAttempts,Grade3_PassingStatus,Grade3_PassingScore,"
+    "StudentGrowthPercentileFallFall,StudentGrowthPercentileFallSpring,StudentGrowthPercentileFallWinter,"
+    "StudentGrowthPercentileSpringFall,StudentGrowthPercentileSpringSpring,StudentGrowthPercentileWinterSpring,"
+    "ScreeningPeriodWindowName,ScreeningWindowStartDate,ScreeningWindowEndDate,RenaissanceBenchmarkCategoryName,"
+    "RenaissanceBenchmarkCategoryLevel,RenaissanceBenchmarkCategoryNumberOfLevels,"
+    "RenaissanceBenchmarkCategoryMinPercentileRank,RenaissanceBenchmarkCategoryMaxPercentileRank,"
+    "StateBenchmarkAssessmentName,StateBenchmarkCategoryName,StateBenchmarkProficient,StateBenchmarkCategoryLevel,"
+    "StateBenchmarkNumberOfCategoryLevels,StateBenchmarkMinScaledScore,StateBenchmarkMaxScaledScore,"
+    "DistrictBenchmarkCategoryName,DistrictBenchmarkProficient,DistrictBenchmarkCategoryLevel,"
+    "DistrictBenchmarkNumberOfCategoryLevels,DistrictBenchmarkMinPercentileRank,DistrictBenchmarkMaxPercentileRank,"
+    "SchoolBenchmarkCategoryName,SchoolBenchmarkProficient,SchoolBenchmarkCategoryLevel,"
+    "SchoolBenchmarkNumberOfCategoryLevels,SchoolBenchmarkMinPercentileRank,SchoolBenchmarkMaxPercentileRank,"
+    "CurrentSGP,TakenAt,TakenAtByIPAddress,StudentDisplayID,TeacherDisplayID,SATBenchmarkCategory,ACTBenchmarkCategory"
+).split(","))
+assert len(STAR_HEADER) == 126
+STAR_STANDARDS_HEADER = tuple((
+    "RenaissanceClientID,SchoolYear,StudentRenaissanceID,StudentSourcedID,StudentIdentifier,StudentUserID,"
+    "StudentStateID,AssessmentID,LaunchDate,CompletedDate,CompletedDateLocal,DomainGroup,DomainName,"
+    "DomainPercentMastery,DomainConfidenceLevel,DomainMasteryLevel,StandardName,StandardDescription,"
+    "StandardPercentMastery,StandardConfidenceLevel,StandardMasteryLevel").split(","))
+STAR_TERMS = ("Fall", "Winter", "Spring")
+
+
+def _uuid(prefix: int, v: np.ndarray) -> pa.Array:
+    """Renaissance-style GUIDs, deterministic: 00000000-0000-<prefix>-0000-<v as 12 digits>."""
+    return join(f"00000000-0000-{prefix:04d}-0000-", padded(v, 12))
+
+
+def _star_times(cal: Calendar, scr: Screening, w: np.ndarray, s: np.ndarray, i: np.ndarray, tz_hours: int):
+    """LaunchDate, CompletedDate (UTC, ``…Z``) and CompletedDateLocal (district time, printed with a
+    ``Z`` as Renaissance does)."""
+    iso = cal.day_strings("iso")
+    day = lookup(iso, scr.day[w, s, i])
+    start = scr.minute[w, s, i]
+    end = start + 15 + (scr.style[w, s, i] * 25).astype(np.int64)
+
+    def stamp(minute: np.ndarray, shift: int) -> pa.Array:
+        mm = minute + 60 * shift
+        return join(day, "T", padded(mm // 60, 2), ":", padded(mm % 60, 2), ":", padded((i * 7) % 60, 2), ".",
+                    padded((i * 37) % 1000, 3), "Z")
+    return stamp(start, tz_hours), stamp(end, tz_hours), stamp(end, 0)
+
+
+def star_tables(scr: Screening, students: Students, schools: Schools, cal: Calendar, end_day: int,
+                school_year: str, class_title: pa.Array, class_teacher: pa.Array) -> tuple[dict, dict]:
+    """Renaissance Star Reading: the SR overall-results file and the dashboard-standards file (one
+    row per result × domain, one standard each)."""
+    from .population import FIRST_NAMES, LAST_NAMES
+    w, s, i = _rows(scr, students, end_day, "star_reading", (0,))
+    m = len(i)
+    g = students.grade[i]
+    x, pct, score = _scores(scr, w, s, i, g, STAR_MEAN)
+    zero = np.zeros(m, dtype=np.int64)
+    ii = pa.array(i)
+    sch = students.school[i]
+    years = f"{school_year[:4]}-{int(school_year[:4]) + 1}"
+    # the UTC stamps carry the district's offset on the test day (tests start 08:00–14:25 local, so
+    # they stay on the same day); CompletedDateLocal is local time printed with a Z
+    from zoneinfo import ZoneInfo
+    import datetime as dt
+    tz = ZoneInfo(str(cal.config.timezone))
+    offset = np.array([-int(dt.datetime.combine(cal.date(d), dt.time(12), tz).utcoffset().total_seconds() // 3600)
+                       for d in range(cal.n_days)])[scr.day[w, 0, i]]
+    l4, d4, local = _star_times(cal, scr, w, s, i, 4)
+    l5, d5, _ = _star_times(cal, scr, w, s, i, 5)
+    _, _, local = _star_times(cal, scr, w, s, i, 0)
+    four = pa.array(offset == 4)
+    assessment = _uuid(2, (w * 2 + s) * students.n + i)
+    cat = _cut(pct, STAR_CUTS)
+    cols: dict[str, pa.Array] = {
+        "RenaissanceClientID": lookup(["7001"], zero), "SchoolYear": lookup([years], zero),
+        "SchoolYearStartDate": lookup([cal.first_day.isoformat() + "T00:00:00Z"], zero),
+        "SchoolYearEndDate": lookup([cal.last_day.isoformat() + "T00:00:00Z"], zero),
+        "StudentRenaissanceID": _uuid(1, i), "StudentSourcedID": students.sourced_id.take(ii),
+        "StudentIdentifier": students.local_id.take(ii), "StudentUserID": students.username.take(ii),
+        "StudentStateID": students.state_id.take(ii),
+        "StudentFirstName": lookup([a for a, _ in FIRST_NAMES], students.first[i]),
+        "StudentLastName": lookup([a for a, _ in LAST_NAMES], students.last[i]),
+        "Gender": lookup(["M", "F"], np.where(students.male[i], 0, 1)),
+        "BirthDate": join(pa.array(students.birth_day[i].astype("datetime64[D]")).cast(pa.string()), "T00:00:00Z"),
+        "MultiRace": lookup(["Yes", "No"], np.where(students.race[i] == 5, 0, 1)),
+        "HispanicOrLatino": lookup(["Yes", "No"], np.where(students.hispanic[i], 0, 1)),
+        "CurrentGrade": lookup(GRADE_TEXT, g), "EnrollmentStatus": lookup(["Enrolled"], zero),
+        "DistrictName": lookup([schools.district_name], zero), "DistrictStateID": lookup([schools.district_identifier], zero),
+        "SchoolSourcedID": lookup(schools.sourced_id, sch), "SchoolIdentifier": lookup(schools.identifier, sch),
+        "SchoolName": lookup(schools.name, sch), "GroupOrClassName": class_title.take(ii),
+        "TeacherLastName": class_teacher.take(ii),
+        "AssessmentID": assessment, "LaunchDate": pc.if_else(four, l4, l5), "CompletedDate": pc.if_else(four, d4, d5),
+        "CompletedDateLocal": local, "AssessmentNumber": text(w + 1), "AssessmentType": lookup(["Enterprise"], zero),
+        "AssessmentStatus": lookup(["Active"], zero), "Grade": lookup(GRADE_TEXT, g),
+        "GradePlacement": join(lookup(GRADE_TEXT, g), lookup([".05", ".45", ".85"], w)),
+        "ExtraTime": lookup(["No"], zero), "ScaledScore": text(score),
+        "StandardErrorOfMeasurement": fixed(20 + scr.style[w, s, i] * 15, 2),
+        "UnifiedScore": text(np.rint(700 + 45 * (g + x)).astype(np.int64)),
+        "PercentileRank": text(pct.astype(np.int64)),
+        "NormalCurveEquivalent": text(np.clip(np.rint(50 + 21.06 * x / window_sd(1)), 1, 99).astype(np.int64)),
+        "Lexile": _lexile(5 * np.rint((score * 1.6 - 150) / 5).astype(np.int64)),
+        "TotalTimeInSeconds": text(600 + (scr.style[w, s, i] * 900).astype(np.int64)),
+        "ScreeningPeriodWindowName": lookup(STAR_TERMS, w),
+        "RenaissanceBenchmarkCategoryName": lookup(STAR_CATEGORIES, cat),
+        "RenaissanceBenchmarkCategoryLevel": text(4 - cat), "RenaissanceBenchmarkCategoryNumberOfLevels": lookup(["4"], zero),
+        "RenaissanceBenchmarkCategoryMinPercentileRank": lookup(["1", "10", "25", "40"], cat),
+        "RenaissanceBenchmarkCategoryMaxPercentileRank": lookup(["9", "24", "39", "99"], cat),
+        "DistrictBenchmarkCategoryName": lookup(STAR_CATEGORIES, cat), "TakenAt": lookup(["school"], zero),
+        "StudentDisplayID": students.local_id.take(ii),
+    }
+    empty = blank(m)
+    sr = {name: cols.get(name, empty) for name in STAR_HEADER}
+    # dashboard standards: one row per result × domain reported in the grade
+    parts = []
+    for dk, (group, name, j) in enumerate(STAR_READING_DOMAINS):
+        keep = np.flatnonzero((j != 1) | (g <= 3))
+        _, sp = _skill_pct(scr, w[keep], 0, i[keep], j)
+        lvl = _cut(sp, MASTERY_CUTS) + 1
+        kk = pa.array(keep)
+        n_k = len(keep)
+        zk = np.zeros(n_k, dtype=np.int64)
+        parts.append((keep, dk, {
+            "RenaissanceClientID": lookup(["7001"], zk), "SchoolYear": lookup([years], zk),
+            "StudentRenaissanceID": sr["StudentRenaissanceID"].take(kk), "StudentSourcedID": sr["StudentSourcedID"].take(kk),
+            "StudentIdentifier": sr["StudentIdentifier"].take(kk), "StudentUserID": sr["StudentUserID"].take(kk),
+            "StudentStateID": sr["StudentStateID"].take(kk), "AssessmentID": sr["AssessmentID"].take(kk),
+            "LaunchDate": sr["LaunchDate"].take(kk), "CompletedDate": sr["CompletedDate"].take(kk),
+            "CompletedDateLocal": sr["CompletedDateLocal"].take(kk),
+            "DomainGroup": lookup([group], zk), "DomainName": lookup([name], zk),
+            "DomainPercentMastery": text(sp.astype(np.int64)), "DomainConfidenceLevel": lookup(["2"], zk),
+            "DomainMasteryLevel": text(lvl), "StandardName": lookup([f"CCSS.ELA.{dk + 1}"], zk),
+            "StandardPercentMastery": text(sp.astype(np.int64)),
+            "StandardConfidenceLevel": lookup(["Medium"], zk),
+            "StandardMasteryLevel": lookup(["Beginning", "Developing", "Mastery", "Advanced"], lvl - 1)}))
+    if parts:
+        row = np.concatenate([p[0] for p in parts])
+        dom = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
+        order = pa.array(np.lexsort((dom, row)))
+        std = {c: pa.concat_arrays([p[2].get(c, blank(len(p[0]))) for p in parts]).take(order)
+               for c in STAR_STANDARDS_HEADER}
+    else:
+        std = {c: blank(0) for c in STAR_STANDARDS_HEADER}
+    return sr, std
+
+
+CANONICAL_RESULTS_HEADER = ("student_id", "vendor", "subject", "window", "test_date", "grade", "scale_score",
+                            "percentile", "vendor_level", "source_system")
+CANONICAL_DOMAINS_HEADER = ("student_id", "vendor", "subject", "test_date", "domain", "domain_score",
+                            "domain_level_label")
+
+
+def star_math_tables(scr: Screening, students: Students, cal: Calendar, end_day: int) -> tuple[dict, dict]:
+    """Star Math, exported by the district's assessment warehouse in the canonical screener_results /
+    screener_domains layout (SIS sourcedIds, ISO dates, BOY/MOY/EOY). The warehouse writes ``NULL``
+    for a percentile it did not receive (≈ 1 % of rows; the benchmark category still tiers them) and
+    adds a ``source_system`` column the contract does not know."""
+    w, s, i = _rows(scr, students, end_day, "star_math", (1,))
+    m = len(i)
+    g = students.grade[i]
+    _, pct, score = _scores(scr, w, s, i, g, STAR_MEAN)
+    zero = np.zeros(m, dtype=np.int64)
+    ii = pa.array(i)
+    iso = cal.day_strings("iso")
+    date = lookup(iso, scr.day[w, 1, i])
+    no_pct = pa.array(scr.style[w, 1, i] < 0.01)
+    res = {"student_id": students.sourced_id.take(ii), "vendor": lookup(["star"], zero),
+           "subject": lookup(["math"], zero), "window": lookup(WINDOWS, w), "test_date": date,
+           "grade": lookup(GRADE_TEXT, g), "scale_score": text(score),
+           "percentile": pc.if_else(no_pct, pa.scalar("NULL"), text(pct.astype(np.int64))),
+           "vendor_level": lookup(STAR_CATEGORIES, _cut(pct, STAR_CUTS)),
+           "source_system": lookup(["Renaissance Star Math via district warehouse"], zero)}
+    parts = []
+    for dk, (name, j) in enumerate(STAR_MATH_DOMAINS):
+        st, sp = _skill_pct(scr, w, 1, i, j)
+        parts.append({"student_id": res["student_id"], "vendor": res["vendor"], "subject": res["subject"],
+                      "test_date": date, "domain": lookup([name], zero),
+                      "domain_score": text(np.rint(STAR_MEAN[0] + STAR_MEAN[1] * g + STAR_MEAN[3] * st).astype(np.int64)),
+                      "domain_level_label": text(_cut(sp, MASTERY_CUTS) + 1)})
+    order = pa.array(np.lexsort((np.repeat(np.arange(len(parts))[None, :], m, 0).T.ravel(),
+                                 np.tile(np.arange(m), len(parts))))) if m else pa.array([], pa.int64())
+    dom = {c: pa.concat_arrays([p[c] for p in parts]).take(order) for c in CANONICAL_DOMAINS_HEADER}
+    return res, dom
+
+
+def tiers_of_results(scr: Screening, pct: np.ndarray) -> np.ndarray:
+    """(2, n) MTSS tier of each student's latest result (``results_frame`` percentiles; 0 = none) by
+    the vendor's basis (vendor_levels seed): DIBELS 8 by its composite level (DIBELS_CUTS), every
+    other vendor by percentile (< 10 ⇒ 3, < 25 ⇒ 2, else 1; Star's benchmark categories agree)."""
+    out = tier_of(pct)
+    for s in range(2):
+        dib = (scr.source[s] == SOURCES.index("dibels8")) & (pct[s] >= 0)
+        out[s] = np.where(dib, DIBELS_LEVEL_TIER[_cut(np.maximum(pct[s], 0), DIBELS_CUTS)], out[s])
+    return out
 
 
 def results_frame(scr: Screening, end_day: int) -> tuple[np.ndarray, np.ndarray]:

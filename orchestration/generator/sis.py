@@ -150,8 +150,10 @@ def _const(value: str, n: int) -> pa.Array:
 
 def write_sis(folder: Path, seed: int, students: Students, schools: Schools, cal: Calendar,
               roster: Roster, referrals: Referrals, school_year: str, cycle_index: int,
-              stamp: str) -> None:
-    """Write one delivery's sis/ folder: everything dated on or before the cycle's end."""
+              stamp: str, attendance_feed: str = "daily") -> None:
+    """Write one delivery's sis/ folder: everything dated on or before the cycle's end. With
+    ``attendance_feed="absences_only"`` attendance is the SIS's daily-absences export instead of a
+    row per school day (config ``attendance: {feed: absences_only}``)."""
     cycle = cal.cycles[cycle_index]
     end_day = cal.day(cycle.end)
     n = students.n
@@ -261,7 +263,11 @@ def write_sis(folder: Path, seed: int, students: Students, schools: Schools, cal
     vals = ["1.0", "1.1"] + ["bulk" if f in bulk else "absent" for f in files] + ["Synthetic SIS", "tutoring-impact-generator"]
     write_csv(folder / "manifest.csv", MANIFEST_HEADER, [pa.array(props), pa.array(vals)])
     # -- district files
-    write_attendance(folder / "attendance.csv", seed, students, schools, cal, roster, end_day)
+    if attendance_feed == "absences_only":
+        write_attendance(folder / "daily_absences.csv", seed, students, schools, cal, roster, end_day,
+                         absences_only=True)
+    else:
+        write_attendance(folder / "attendance.csv", seed, students, schools, cal, roster, end_day)
     yn = ("Y", "N")
     write_csv(folder / "student_programs.csv", PROGRAMS_HEADER, [students.sourced_id] + [
         lookup(yn, np.where(students.program_known[:, k], np.where(students.programs[:, k], 0, 1), -1))
@@ -275,33 +281,62 @@ def write_sis(folder: Path, seed: int, students: Students, schools: Schools, cal
     write_grades(folder / "grades.csv", seed, students, roster, cids, school_year, end_day)
 
 
+# The district SIS's daily-absences export (config/mappings/district_absences.yml): one row per
+# absence or tardy, the local student number, US dates, the SIS's codes.
+ABSENCES_HEADER = ("Student Number", "Absence Date", "Attendance Code", "School ID")
+ABSENCE_CODES = ("", "EXC", "UNX", "TDY", "MED")     # by status index; MED: an excused medical absence
+
+
 def write_attendance(path: Path, seed: int, students: Students, schools: Schools, cal: Calendar,
-                     roster: Roster, end_day: int) -> int:
-    """One row per student per school day up to end_day; each day's draws come from that day's own
-    stream, so every delivery repeats the earlier days exactly."""
+                     roster: Roster, end_day: int, absences_only: bool = False) -> int:
+    """One row per student per school day up to end_day (or, absences_only, per absence or tardy);
+    each day's draws come from that day's own stream, so every delivery repeats the earlier days
+    exactly and both feeds describe the same days."""
     n = students.n
     iso = cal.day_strings("iso")
     dict_type = pa.dictionary(pa.int32(), pa.string())
     schema = pa.schema([("student_id", pa.string()), ("school_id", dict_type), ("date", dict_type),
                         ("status", dict_type)])
+    if absences_only:
+        return _write_absences(path, seed, students, schools, cal, roster, end_day)
     out = StreamingCsv(path, list(ATTENDANCE_HEADER), schema)
     school_col = coded(schools.sourced_id, students.school)
     zeros = np.zeros(n, dtype=np.int32)
     try:
         for day in cal.school_days(0, end_day):
-            rng = stream(seed, "attendance", int(day))
-            weekday = int(day) % 7
-            day_factor = (1.15 if weekday in (0, 4) else 1.0) * float(np.exp(rng.normal(0, 0.15)))
-            u = rng.random(n, dtype=np.float32)
-            v = rng.random(n, dtype=np.float32)
-            absent = u < roster.absence * day_factor
-            status = np.where(absent, np.where(v < 0.4, 1, 2), np.where(v < 0.04, 3, 0))
+            status, _ = _day_statuses(seed, day, roster, n)
             date_col = pa.DictionaryArray.from_arrays(pa.array(zeros), pa.array([iso[day]]))
             out.write(pa.record_batch([students.sourced_id, school_col, date_col,
                                        coded(ATTENDANCE_STATUSES, status)], schema=schema))
     finally:
         out.close()
     return out.rows
+
+
+def _day_statuses(seed: int, day: int, roster: Roster, n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = stream(seed, "attendance", int(day))
+    weekday = int(day) % 7
+    day_factor = (1.15 if weekday in (0, 4) else 1.0) * float(np.exp(rng.normal(0, 0.15)))
+    u = rng.random(n, dtype=np.float32)
+    v = rng.random(n, dtype=np.float32)
+    absent = u < roster.absence * day_factor
+    return np.where(absent, np.where(v < 0.4, 1, 2), np.where(v < 0.04, 3, 0)), v
+
+
+def _write_absences(path: Path, seed: int, students: Students, schools: Schools, cal: Calendar,
+                    roster: Roster, end_day: int) -> int:
+    us = cal.day_strings("us")
+    parts = {k: [] for k in ("student", "day", "code")}
+    for day in cal.school_days(0, end_day):
+        status, v = _day_statuses(seed, day, roster, students.n)
+        k = np.flatnonzero(status > 0)
+        code = np.where((status[k] == 1) & (v[k] < 0.1), 4, status[k])
+        parts["student"].append(k)
+        parts["day"].append(np.full(len(k), day))
+        parts["code"].append(code)
+    st, dy, cd = (np.concatenate(parts[x]) if parts[x] else np.zeros(0, dtype=np.int64) for x in ("student", "day", "code"))
+    return write_csv(path, ABSENCES_HEADER, [students.local_id.take(pa.array(st)), lookup(us, dy),
+                                             lookup(ABSENCE_CODES, cd), lookup(schools.sourced_id, students.school[st])])
 
 
 def write_grades(path: Path, seed: int, students: Students, roster: Roster, cids: pa.Array,

@@ -28,15 +28,19 @@ The pipeline never reads this file. Every number is defined here, exactly:
   result counts per school year and subject, and the number of last year's bubble students
   (one level below proficient) per subject.
 - ``bad_rows``: ``{cycle_id: {file path relative to the cycle's inbox folder: {reason: count}}}`` —
-  rows added to the sessions files that the pipeline must quarantine with that reason code;
-  ``duplicate_key`` counts the extra copies (the first copy is a valid row). Bad rows never count in
-  any other truth number.
+  rows added to the sessions files (and the repeated header rows of the legacy MAP combined file, a
+  truncated copy of a row at the end of the Acme export) that the pipeline must quarantine with that
+  reason code; ``duplicate_key`` counts the extra copies (the first copy is a valid row). Bad rows
+  never count in any other truth number.
+- ``screener_sources``: per school sourcedId, per subject, the layouts its results come in.
 - ``cycles[cycle_id]`` (only the cycles written):
   - ``as_of_date`` = the cycle's end; ``delivery_date`` = end + 2 days (the ``_READY`` date);
   - ``tier_counts[subject]`` (subject ``reading`` | ``math``) = ``{"1", "2", "3": n}`` over students
-    with ≥ 1 screener result in the subject dated ≤ as_of, tier from the percentile of their LATEST
-    such result (< 10 ⇒ 3, < 25 ⇒ 2, else 1); ``tier_counts_by_school[school_id][subject]`` the same
-    per SIS school;
+    with ≥ 1 screener result in the subject dated ≤ as_of, tier from their LATEST such result by
+    the vendor's basis: the percentile (< 10 ⇒ 3, < 25 ⇒ 2, else 1) for MAP, i-Ready and Star, the
+    composite level for DIBELS 8 (Well Below ⇒ 3, Below ⇒ 2, else 1; levels cut at percentiles 20,
+    40, 80 — screeners.DIBELS_CUTS); ``tier_counts_by_school[school_id][subject]`` the same per SIS
+    school;
   - ``minutes_attended[subject][student sourcedId]`` = sum of session_duration over valid session
     rows with attendance_status ``attended`` whose session start date lies in [cycle start, cycle
     end]; only students with ≥ 1 attended minute appear;
@@ -73,7 +77,7 @@ import numpy as np
 
 from .population import SUBJECTS, Schools, Students
 from .school_calendar import Calendar
-from .screeners import WINDOWS, Screening, results_frame, tier_of
+from .screeners import WINDOWS, Screening, results_frame, tiers_of_results
 from .tutoring import ADEQUATE, SCHEDULE_VENDOR, NEED_VENDOR, TYPE_EFFECT, Program, attainment
 from .tutoring_files import TUTOR_TYPE_NAMES, TutorRoster, session_file_name
 
@@ -91,7 +95,7 @@ def cycle_truth(cal: Calendar, c_index: int, students: Students, schools: School
     cycle = cal.cycles[c_index]
     lo, end = cal.cycle_days(cycle)
     pct, _ = results_frame(scr, end)
-    tiers = tier_of(pct)
+    tiers = tiers_of_results(scr, pct)
     sid = students.sourced_id.to_pylist()
     out = {"as_of_date": cycle.end.isoformat(),
            "delivery_date": (cycle.end + dt.timedelta(days=2)).isoformat(),
@@ -215,4 +219,16 @@ def build_truth(seed: int, n_students: int, n_schools: int, school_year: str, ef
         "windows": {WINDOWS[w]: [cal.date(int(scr.windows.days[w].min())).isoformat(),
                                  cal.date(int(scr.windows.days[w].max())).isoformat()] for w in range(3)},
         "providers": providers,
+        "screener_sources": screener_sources(students, schools, scr),
     }
+
+
+def screener_sources(students: Students, schools: Schools, scr: Screening) -> dict:
+    """{school sourcedId: {subject: [source names of its students' results]}} (screeners.SOURCES)."""
+    from .screeners import SOURCES
+    out = {}
+    for k in range(schools.n):
+        at = students.school == k
+        out[schools.sourced_id[k]] = {SUBJECTS[s]: sorted({SOURCES[int(v)] for v in np.unique(scr.source[s][at])})
+                                      for s in range(2)}
+    return out

@@ -50,7 +50,7 @@ PROVIDERS = (
              "Title I", (0, 1)),
     Provider("in_house", "in_house", "IH", ("teacher", "teacher", "paraprofessional"), "need", 0.8, "local", 0.0,
              "General Fund", (0, 1)),
-    Provider("community_reads", "Community Reads", "CR", ("community_partner",), "need", 0.75, "local",
+    Provider("acme", "Acme Tutors", "AT", ("community_partner",), "need", 0.75, "local",
              25.0, "General Fund", (0,)),
 )
 NEED_VENDOR = 0
@@ -71,7 +71,8 @@ STATUS = ("attended", "student_absent", "tutor_absent", "cancelled")
 
 def school_providers(n_schools: int) -> np.ndarray:
     """(n_schools, 2) provider index per school for reading and math: the main provider rotates
-    BrightPath / Horizon / in-house; every fourth school's reading goes to Community Reads."""
+    BrightPath / Horizon / in-house; every fourth school's reading goes to Acme Tutors (a nonprofit whose
+    portal exports its own layout, read through config/mappings/acme_tutors.yml)."""
     out = np.zeros((n_schools, 2), dtype=np.int64)
     for i in range(n_schools):
         main = i % 3

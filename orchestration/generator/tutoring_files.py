@@ -56,8 +56,44 @@ READING_ROTATION = ((0, 1, 2, 3), (1, 3, 4, 5, 6), (4, 5, 6, 3))     # K–1, 2�
 MATH_ROTATION = (0, 1, 2, 3)
 
 
+# Providers whose portal exports its own layout, landed through a shipped YAML mapping (named from
+# the generated config's ``sources:``): key → (file name, mapping name).
+MAPPED_PROVIDERS = {"acme": ("acme_sessions_export.csv", "acme_tutors")}
+ACME_HEADER = ("Learner ID", "Tutor Code", "Course", "Session Date (DD/MM/YYYY)", "Start Time", "Minutes", "Status",
+               "Group", "Comments", "Session Ref")
+ACME_STATUS = {"attended": "P", "student_absent": "A", "tutor_absent": "TA", "cancelled": "C"}
+
+
 def session_file_name(provider_key: str) -> str:
-    return f"sessions_{provider_key}.csv"
+    return MAPPED_PROVIDERS[provider_key][0] if provider_key in MAPPED_PROVIDERS else f"sessions_{provider_key}.csv"
+
+
+def acme_columns(cols: dict[str, pa.Array], seed: int, cycle_index: int) -> tuple[list[pa.Array], pa.Array]:
+    """The DATAS columns (bad rows included) as Acme's portal exports them: day-first dates, start
+    times in US Central (the district is an hour ahead), P/A/TA/C codes, "Literacy/Numeracy Boost",
+    free-text comments that sometimes hold commas and a line break. Also returns the truncated copy
+    of the first row a cut-off download leaves as the last line (no newline after it)."""
+    date = cols["session_date"]
+    ymd = pc.utf8_slice_codeunits(date, 0, 10)
+    hour = pc.cast(pc.utf8_slice_codeunits(date, 11, 13), pa.int64())
+    central = pc.utf8_lpad(pc.cast(pc.subtract(hour, 1), pa.string()), width=2, padding="0")
+    rng = stream(seed, "acme-comments", cycle_index)
+    n = len(date)
+    extra = rng.random(n)
+    notes = cols["session_notes"]
+    notes = pc.if_else(pa.array(extra < 0.03), pc.binary_join_element_wise(notes, ", parent emailed\nsee portal", ""),
+                       notes)
+    status = cols["attendance_status"]
+    for k, v in ACME_STATUS.items():
+        status = pc.if_else(pc.equal(status, k), pa.scalar(v), status)
+    out = [cols["student_id"], cols["tutor_id"],
+           pc.if_else(pc.equal(cols["session_topic"], "ela"), pa.scalar("Literacy Boost"), pa.scalar("Numeracy Boost")),
+           pc.binary_join_element_wise(pc.utf8_slice_codeunits(ymd, 8, 10), pc.utf8_slice_codeunits(ymd, 5, 7),
+                                       pc.utf8_slice_codeunits(ymd, 0, 4), "/"),
+           pc.binary_join_element_wise(central, pc.utf8_slice_codeunits(date, 14, 16), ":"),
+           cols["session_duration"], status, cols["group_id"], notes, cols["session_id"]]
+    truncated = pa.array([",".join(str(c[0]) for c in out[:3])[:-3]] if n else [], pa.string())
+    return out, truncated
 
 
 @dataclass
@@ -183,7 +219,15 @@ def write_tutoring(folder: Path, seed: int, students: Students, schools: Schools
         cols = sessions_columns(prog, students, schools, cal, roster, rows, int(p))
         cols, counts = with_bad_rows(cols, seed, cycle.index, int(p), prov.code, year + 1)
         name = session_file_name(prov.key)
-        write_csv(folder / name, SESSIONS_HEADER, [cols[c] for c in SESSIONS_HEADER])
+        if prov.key in MAPPED_PROVIDERS:
+            body, truncated = acme_columns(cols, seed, cycle.index)
+            write_csv(folder / name, ACME_HEADER, body, style="minimal")
+            if len(truncated):
+                with open(folder / name, "ab") as f:
+                    f.write(truncated[0].as_py().encode("utf-8"))
+                counts["malformed_row"] = 1
+        else:
+            write_csv(folder / name, SESSIONS_HEADER, [cols[c] for c in SESSIONS_HEADER])
         bad[f"tutoring/{name}"] = counts
     # -- tutors
     t = prog.tutors

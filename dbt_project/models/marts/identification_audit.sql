@@ -50,7 +50,7 @@ counts as (
 {{ suppress_counts('counts', 'count_flags', ['subject', 'dimension'], 'school_id', 'dimension_value',
                    ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'],
                    equations=[['n_referred', 'n_referred_with_need', 'n_referred_without_need']],
-                   largest_first_along='dimension_value') }},
+                   rounds=4, largest_first_along='dimension_value') }},
 
 flagged as (
     select
