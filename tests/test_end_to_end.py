@@ -202,3 +202,71 @@ def test_report_renders_offline_in_chromium(small_district):
     assert png.stat().st_size > 50_000
     console = [ln for ln in r.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
     assert console == []
+
+
+def test_an_older_duckdb_reads_every_published_mart(small_district, request):
+    """BI tools bundle DuckDB 1.1: it opens both serving files read-only and reads every row of every
+    mart (and every Parquet file), and finds the same row counts as the DuckDB that wrote them."""
+    from old_duckdb import old_duckdb_python, read_with_old_duckdb
+    config, _, _ = small_district
+    cur = (config.published / "current").resolve()
+    files = [cur / "marts_restricted.duckdb", cur / "marts_aggregate.duckdb", *sorted((cur / "parquet").glob("*.parquet"))]
+    expected = {}
+    for f in files:
+        if f.suffix == ".duckdb":
+            con = duckdb.connect(str(f), read_only=True)
+            expected[str(f)] = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+            con.close()
+        else:
+            expected[str(f)] = {"parquet": duckdb.sql(f"select count(*) from read_parquet('{f}')").fetchone()[0]}
+    from orchestration.marts import AGGREGATE
+    assert set(expected[str(cur / "marts_aggregate.duckdb")]) <= set(AGGREGATE)
+    assert {"student_tiers", "teacher_digest", "tier_distribution"} <= set(expected[str(cur / "marts_restricted.duckdb")])
+    got = read_with_old_duckdb(old_duckdb_python(request.config.cache), files)
+    assert got == expected
+
+
+def test_teacher_digests_are_restricted_pages_matching_the_mart(small_district):
+    """One page per teacher in the published teacher_digest mart, beside the restricted DB, mode 0640
+    (folder 0750); every student row shows the mart's numbers; the aggregate outputs know nothing
+    of them."""
+    import re
+    import stat
+    from orchestration.digests import format_cells, page_name
+    config, _, r = small_district
+    cur = (config.published / "current").resolve()
+    out = cur / "teacher_digests"
+    assert f"{config.published / 'current'}/teacher_digests/index.html" in r.stdout
+    con = duckdb.connect(str(cur / "marts_restricted.duckdb"), read_only=True)
+    c = config.cycles[1].id
+    rows = [dict(zip([d[0] for d in con.description], row)) for row in
+            con.execute("select * from teacher_digest where cycle_id = ?", [c]).fetchall()]
+    con.close()
+    teachers = {row["teacher_id"] for row in rows}
+    assert len(teachers) >= 3 and len(rows) > 50
+    assert {p.name for p in out.iterdir()} == {page_name(t) for t in teachers} | {"index.html"}
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750
+    for p in out.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o640, p
+        html = p.read_text(encoding="utf-8")
+        assert "<script" not in html and not re.search(r"(?:src|href)\s*=\s*['\"]?(?:https?:)?//", html)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    pages = {t: (out / page_name(t)).read_text(encoding="utf-8") for t in teachers}
+    for row in rows:
+        page = pages[row["teacher_id"]]
+        m = re.search(r'<tr id="' + re.escape(row["student_key"] + "-" + row["subject"]) + r'">(.*?)</tr>', page)
+        assert m, (row["teacher_id"], row["subject"])
+        assert m.group(1) == "".join(format_cells(row))
+        assert f"href='{page_name(row['teacher_id'])}'" in index
+    # rows of other cycles stay out of this cycle's pages
+    assert sum(p.count('<tr id="') for p in pages.values()) == len(rows)
+    # the aggregate side: no digest mart, no link from the report, files still world-readable
+    agg = duckdb.connect(str(cur / "marts_aggregate.duckdb"), read_only=True)
+    assert "teacher_digest" not in {t for (t,) in agg.execute("select table_name from information_schema.tables").fetchall()}
+    agg.close()
+    assert "teacher_digests" not in (cur / "report.html").read_text(encoding="utf-8")
+    for p in [cur / "report.html", cur / "marts_aggregate.duckdb", cur / "parquet" / "tier_distribution.parquet"]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644, p
+    for p in [cur / "marts_restricted.duckdb", cur / "parquet" / "teacher_digest.parquet"]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o640, p
