@@ -9,8 +9,9 @@
 --   effect_sd                = the ITT effect of the district subgroup (impact_estimates)
 --   in_school_share          = mean in-school share of served students this cycle
 -- Privacy (DESIGN §9): each count with 0 < n < min_n is withheld with every value derived from it,
--- with complementary suppression across lines, cells and the other subgroup marts — decided once
--- in int_subgroup_suppression (macro suppress_counts). effect_sd comes from impact_estimates, which suppresses its own rows.
+-- and complementary suppression per count hides a second cell in any line (a school's values with
+-- its ALL row, or a value's schools with the district row) that would otherwise hold exactly one
+-- (macro suppress_counts). effect_sd comes from impact_estimates, which suppresses its own rows.
 -- suppressed = any count of the row withheld.
 with population as (
     select * from {{ ref('int_equity_students') }}
@@ -68,14 +69,8 @@ with_totals as (
        and totals.dimension_value = 'ALL'
 ),
 
--- suppression decided once for the subgroup marts (int_subgroup_suppression)
-count_flags as (
-    select subject, school_id as scope_value, dimension, dimension_value,
-           {%- for m in ['n_students', 'n_tested', 'n_need', 'n_served', 'n_served_need', 'n_served_in_cycle', 'n_adequate', 'n_growth', 'n_in_school'] %}
-           {{ m }}_suppressed{% if not loop.last %},{% endif %}
-           {%- endfor %}
-    from {{ ref('int_subgroup_suppression') }}
-),
+{{ suppress_counts('counts', 'count_flags', ['subject', 'dimension'], 'scope_value', 'dimension_value',
+                   ['n_students', 'n_tested', 'n_need', 'n_served', 'n_served_need', 'n_served_in_cycle', 'n_adequate', 'n_growth', 'n_in_school']) }},
 
 measured as (
     select

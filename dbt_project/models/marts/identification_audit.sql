@@ -6,10 +6,10 @@
 --   referral_gap             = the group's rate − the rate of everyone else in the school and dimension
 --   under_referred           = the published group with the largest negative gap in its school and dimension
 -- Privacy (DESIGN §9): each count with 0 < n < min_n is withheld with every value derived from it;
--- complementary suppression across the school and value lines, within a cell (referred = with need
--- + without need, need = Tier 2 + Tier 3, …) and with the other subgroup marts, decided once in
--- int_subgroup_suppression; along the district's values the complement is the largest group, so a
--- small group's district rate is not withheld to protect another small cell (e.g. ell=unknown). suppressed = any count withheld.
+-- complementary suppression per count across the school and value lines, and within a cell for
+-- referred = with need + without need (macro suppress_counts); along the district's values the
+-- complement is the largest group, so a small group's district rate is not withheld to protect
+-- another small cell (e.g. ell=unknown). suppressed = any count withheld.
 with population as (
     select * from {{ ref('int_equity_students') }}
 ),
@@ -47,14 +47,10 @@ counts as (
     group by subject, dimension, dimension_value
 ),
 
--- suppression decided once for the subgroup marts (int_subgroup_suppression)
-count_flags as (
-    select subject, school_id, dimension, dimension_value,
-           {%- for m in ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'] %}
-           {{ m }}_suppressed{% if not loop.last %},{% endif %}
-           {%- endfor %}
-    from {{ ref('int_subgroup_suppression') }}
-),
+{{ suppress_counts('counts', 'count_flags', ['subject', 'dimension'], 'school_id', 'dimension_value',
+                   ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'],
+                   equations=[['n_referred', 'n_referred_with_need', 'n_referred_without_need']],
+                   largest_first_along='dimension_value') }},
 
 flagged as (
     select

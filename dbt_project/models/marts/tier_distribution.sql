@@ -3,11 +3,10 @@
 -- n_students counts students with a tierable screener result in the subject on or before as_of
 -- (student_tiers); pct_tier* are 0–100; *_in_band compares with the MTSS model bands; pyramid_shape:
 -- healthy (pct_tier1 ≥ 75), top_heavy (50 ≤ pct_tier1 < 75), inverted (< 50).
--- Small cells, count by count: a count 0 < n < min_n is NULL with its percentage, and complementary
--- suppression withholds further counts so none can be recovered from a line (a school's grades + its
--- ALL row, a grade's schools + the ALL row), from the cell's other counts (n_students = Tier 1 + 2 +
--- 3) or from the subgroup marts that publish the same counts (int_subgroup_suppression decides for
--- all of them). A school with one small tier keeps its other counts; suppressed = any count withheld.
+-- Small cells: a cell with any count 0 < n < min_n has every count, percentage and derived value
+-- NULL and suppressed = true; complementary suppression then hides one more cell in every school
+-- line (its grades + its ALL row) and grade line (its schools + the ALL row) that would otherwise
+-- let a suppressed cell be recovered by subtraction (macro complementary_suppression).
 with tiers as (
     select * from {{ ref('student_tiers') }}
     where cycle_id = {{ var_string('cycle_id') }}
@@ -60,42 +59,37 @@ counts as (
     union all select * from by_district
 ),
 
--- suppression per count, decided with the subgroup marts (their grade dimension is this table:
--- tested = n_students, Tier 1/2/3); a count small on its own is withheld here too, whatever the
--- shared flags say, so no published count is ever 0 < n < min_n
-flags as (
-    select subject, school_id, dimension_value as grade,
-           n_tested_suppressed, n_tier1_suppressed, n_tier2_suppressed, n_tier3_suppressed
-    from {{ ref('int_subgroup_suppression') }}
-    where dimension = 'grade'
-),
-
 cells as (
-    select
-        counts.*,
-        (coalesce(flags.n_tested_suppressed, true) or {{ is_small_count('counts.n_students') }}) as n_students_suppressed,
-        (coalesce(flags.n_tier1_suppressed, true) or {{ is_small_count('counts.n_tier1') }}) as n_tier1_suppressed,
-        (coalesce(flags.n_tier2_suppressed, true) or {{ is_small_count('counts.n_tier2') }}) as n_tier2_suppressed,
-        (coalesce(flags.n_tier3_suppressed, true) or {{ is_small_count('counts.n_tier3') }}) as n_tier3_suppressed
-    from counts
-    left join flags
-        on counts.subject = flags.subject and counts.school_id = flags.school_id and counts.grade = flags.grade
-),
-
-published as (
     select
         subject,
         school_id,
         grade,
-        (n_students_suppressed or n_tier1_suppressed or n_tier2_suppressed or n_tier3_suppressed) as suppressed,
-        case when not n_students_suppressed then n_students end as n_students,
-        case when not n_tier1_suppressed then n_tier1 end as n_tier1,
-        case when not n_tier2_suppressed then n_tier2 end as n_tier2,
-        case when not n_tier3_suppressed then n_tier3 end as n_tier3,
-        case when not n_students_suppressed and not n_tier1_suppressed then {{ safe_ratio('100 * n_tier1', 'n_students') }} end as pct_tier1,
-        case when not n_students_suppressed and not n_tier2_suppressed then {{ safe_ratio('100 * n_tier2', 'n_students') }} end as pct_tier2,
-        case when not n_students_suppressed and not n_tier3_suppressed then {{ safe_ratio('100 * n_tier3', 'n_students') }} end as pct_tier3
-    from cells
+        n_students,
+        ({{ is_small_count('n_students') }} or {{ is_small_count('n_tier1') }}
+         or {{ is_small_count('n_tier2') }} or {{ is_small_count('n_tier3') }}) as suppressed
+    from counts
+),
+
+{{ complementary_suppression('cells', 'final_cells', ['subject'], 'school_id', 'grade', 'n_students', 'suppressed') }},
+
+published as (
+    select
+        counts.subject,
+        counts.school_id,
+        counts.grade,
+        final_cells.suppressed,
+        case when not final_cells.suppressed then counts.n_students end as n_students,
+        case when not final_cells.suppressed then counts.n_tier1 end as n_tier1,
+        case when not final_cells.suppressed then counts.n_tier2 end as n_tier2,
+        case when not final_cells.suppressed then counts.n_tier3 end as n_tier3,
+        case when not final_cells.suppressed then {{ safe_ratio('100 * counts.n_tier1', 'counts.n_students') }} end as pct_tier1,
+        case when not final_cells.suppressed then {{ safe_ratio('100 * counts.n_tier2', 'counts.n_students') }} end as pct_tier2,
+        case when not final_cells.suppressed then {{ safe_ratio('100 * counts.n_tier3', 'counts.n_students') }} end as pct_tier3
+    from counts
+    inner join final_cells
+        on counts.subject = final_cells.subject
+       and counts.school_id = final_cells.school_id
+       and counts.grade = final_cells.grade
 ),
 
 final as (
