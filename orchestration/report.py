@@ -144,15 +144,18 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
     if bins:
         html.append("<h3>Distribution of dosage attainment</h3>")
         html.append(_svg({"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-                          "data": {"values": [{"subject": s, "attainment": float(x), "students": n} for s, x, n in bins]},
+                          "data": {"values": [{"subject": s, "attainment": float(x), "attainment_end": float(x) + 0.1,
+                                               "students": n} for s, x, n in bins]},
                           "facet": {"column": {"field": "subject", "title": None}},
                           "spec": {"width": 360, "height": 160, "layer": [
                               {"mark": "bar", "encoding": {"x": {"field": "attainment", "type": "quantitative", "bin": {"step": 0.1, "binned": True},
-                                                                 "title": "minutes ÷ (target × weeks)"},
-                                                           "x2": {"expr": "datum.attainment + 0.1"},
+                                                                 "title": "minutes ÷ (target × weeks)",
+                                                                 "scale": {"domain": [0, max(float(x) for _, x, _ in bins) + 0.1]}},
+                                                           "x2": {"field": "attainment_end"},
                                                            "y": {"field": "students", "type": "quantitative"}}},
                               {"mark": {"type": "rule", "color": "#c2412d"}, "encoding": {"x": {"datum": config["dosage"]["adequate_share"]}}}]}}))
-        html.append(f"<p class='note'>Bars with fewer than {min_n} students are left out. The red line is the adequate "
+        html.append(f"<p class='note'>Bars with fewer than {min_n} students are left out; attainment of 1.5 and more is "
+                    f"in the 1.5 bar. The red line is the adequate "
                     f"share ({config['dosage']['adequate_share']}).</p>")
     weeks = M.rows("student_weekly_dosage", f"""select subject, cast(week_start as varchar), avg(minutes_attended), count(*)
         from {{m}} where cycle_id = ? group by all having count(*) >= {min_n} order by 1, 2""")
@@ -162,7 +165,8 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
                           "data": {"values": [{"subject": s, "week": w, "minutes": float(m)} for s, w, m, _ in weeks]},
                           "width": 700, "height": 180, "layer": [
                               {"mark": {"type": "line", "point": True}, "encoding": {
-                                  "x": {"field": "week", "type": "temporal", "title": "week starting", "axis": {"format": "%b %d", "labelAngle": -45}},
+                                  "x": {"field": "week", "type": "ordinal", "timeUnit": "yearmonthdate", "title": "week starting",
+                                        "axis": {"format": "%b %d", "labelAngle": -45}},
                                   "y": {"field": "minutes", "type": "quantitative", "title": "mean minutes attended"},
                                   "color": {"field": "subject"}}},
                               {"mark": {"type": "rule", "strokeDash": [4, 4]},
