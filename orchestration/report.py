@@ -8,6 +8,7 @@ inline SVG by vl-convert (no CDN, no script), so the file works offline and prin
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from pathlib import Path
 
@@ -20,15 +21,22 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;border-bottom:2px solid #1d5fa8;padding-bottom:.2rem;margin-top:2rem}
 h3{font-size:1rem;margin:1rem 0 .3rem}.meta{color:#555}table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
 th,td{border:1px solid #d5dae0;padding:4px 8px;text-align:right}th{background:#eef2f6}td.l,th.l{text-align:left}
-.flag,.off_track{font-weight:bold;color:#c2412d}.on_track,.ok{color:#2e7d4a;font-weight:bold}.at_risk,.warn{color:#a66300;font-weight:bold}
+.flag,.off_track{font-weight:bold;color:#c2412d}.on_track,.off_track,.at_risk{white-space:nowrap}.on_track,.ok{color:#2e7d4a;font-weight:bold}.at_risk,.warn{color:#a66300;font-weight:bold}
 .note{color:#555;font-size:.9em}.chart svg{max-width:100%;height:auto}nav a{margin-right:1em}
 @media print{body{margin:0;max-width:none}h2{break-after:avoid}table,.chart{break-inside:avoid}nav{display:none}}
 """
 
 
+_NUMBER = re.compile(r"^[\s$+\-−—0-9.,%]*(?:to[\s$+\-−—0-9.,%]*)?$")
+
+
 def _table(headers: list[str], rows: list[list], left: int = 1) -> str:
-    th = "".join(f"<th class='{'l' if i < left else ''}'>{escape(str(h))}</th>" for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(f"<td class='{'l' if i < left else ''}'>{c}</td>" for i, c in enumerate(r)) + "</tr>"
+    """Columns before ``left`` and columns holding text (not numbers) are left-aligned."""
+    def is_text(i: int) -> bool:
+        return any(not _NUMBER.match(re.sub(r"<[^>]+>", "", str(r[i]))) for r in rows if i < len(r))
+    lefts = {i for i in range(len(headers)) if i < left or is_text(i)}
+    th = "".join(f"<th class='{'l' if i in lefts else ''}'>{escape(str(h))}</th>" for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td class='{'l' if i in lefts else ''}'>{c}</td>" for i, c in enumerate(r)) + "</tr>"
                    for r in rows)
     return f"<table><tr>{th}</tr>{body}</table>" if rows else "<p class='note'>No rows this cycle.</p>"
 

@@ -243,7 +243,7 @@ def test_an_older_duckdb_reads_every_published_mart(small_district, request):
                 "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
             con.close()
         else:
-            expected[str(f)] = {"parquet": duckdb.sql(f"select count(*) from read_parquet('{f}')").fetchone()[0]}
+            expected[str(f)] = {"parquet": duckdb.sql(f"select count(*) from read_parquet('{f}')").fetchall()[0][0]}
     from orchestration.marts import AGGREGATE
     assert set(expected[str(cur / "marts_aggregate.duckdb")]) <= set(AGGREGATE)
     assert {"student_tiers", "teacher_digest", "tier_distribution"} <= set(expected[str(cur / "marts_restricted.duckdb")])
