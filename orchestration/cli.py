@@ -224,6 +224,8 @@ def cmd_run(args) -> int:
         cur = config.published / "current"
         print(f"\npublished marts: {cur}/marts_restricted.duckdb, {cur}/marts_aggregate.duckdb, {cur}/parquet/")
         print(f"impact report:   {cur}/report.html")
+        if (cur / "teacher_digests" / "index.html").is_file():
+            print(f"teacher digests: {cur}/teacher_digests/index.html (restricted: names students)")
     return code
 
 

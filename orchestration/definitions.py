@@ -175,6 +175,7 @@ def publication(context: dg.AssetExecutionContext):
     yield dg.MaterializeResult(metadata={**pg_meta,
         "published_version": version, "current": str(current),
         "report": dg.MetadataValue.path(str(current / "report.html")),
+        "teacher_digests": dg.MetadataValue.path(str(current / "teacher_digests" / "index.html")),
         "marts_aggregate": dg.MetadataValue.path(str(current / "marts_aggregate.duckdb")),
         "gate1": gate1.status, "gate2": outcome.status})
 

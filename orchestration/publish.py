@@ -122,6 +122,9 @@ def publish(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, aud
             rows = [dict(r, published_version=version) for r in audit_rows]
             marts = _assemble(config, cycle, build_db, landing_dir, prev, tmp, rows)
             _serving_files(tmp, marts, group)
+            if "teacher_digest" in marts:       # restricted pages beside the restricted DB (DESIGN §9)
+                from orchestration.digests import write_teacher_digests
+                write_teacher_digests(config, cycle, tmp, version)
             if report_writer:
                 report_writer(tmp, version)
             _fsync_tree(tmp)

@@ -8,6 +8,7 @@ inline SVG by vl-convert (no CDN, no script), so the file works offline and prin
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from pathlib import Path
 
@@ -20,15 +21,22 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;border-bottom:2px solid #1d5fa8;padding-bottom:.2rem;margin-top:2rem}
 h3{font-size:1rem;margin:1rem 0 .3rem}.meta{color:#555}table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
 th,td{border:1px solid #d5dae0;padding:4px 8px;text-align:right}th{background:#eef2f6}td.l,th.l{text-align:left}
-.flag,.off_track{font-weight:bold;color:#c2412d}.on_track,.ok{color:#2e7d4a;font-weight:bold}.at_risk,.warn{color:#a66300;font-weight:bold}
+.flag,.off_track{font-weight:bold;color:#c2412d}.on_track,.off_track,.at_risk{white-space:nowrap}.on_track,.ok{color:#2e7d4a;font-weight:bold}.at_risk,.warn{color:#a66300;font-weight:bold}
 .note{color:#555;font-size:.9em}.chart svg{max-width:100%;height:auto}nav a{margin-right:1em}
 @media print{body{margin:0;max-width:none}h2{break-after:avoid}table,.chart{break-inside:avoid}nav{display:none}}
 """
 
 
+_NUMBER = re.compile(r"^[\s$+\-−—0-9.,%]*(?:to[\s$+\-−—0-9.,%]*)?$")
+
+
 def _table(headers: list[str], rows: list[list], left: int = 1) -> str:
-    th = "".join(f"<th class='{'l' if i < left else ''}'>{escape(str(h))}</th>" for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(f"<td class='{'l' if i < left else ''}'>{c}</td>" for i, c in enumerate(r)) + "</tr>"
+    """Columns before ``left`` and columns holding text (not numbers) are left-aligned."""
+    def is_text(i: int) -> bool:
+        return any(not _NUMBER.match(re.sub(r"<[^>]+>", "", str(r[i]))) for r in rows if i < len(r))
+    lefts = {i for i in range(len(headers)) if i < left or is_text(i)}
+    th = "".join(f"<th class='{'l' if i in lefts else ''}'>{escape(str(h))}</th>" for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td class='{'l' if i in lefts else ''}'>{c}</td>" for i, c in enumerate(r)) + "</tr>"
                    for r in rows)
     return f"<table><tr>{th}</tr>{body}</table>" if rows else "<p class='note'>No rows this cycle.</p>"
 
@@ -315,15 +323,18 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
     if bins:
         html.append("<h3>Distribution of dosage attainment</h3>")
         html.append(_svg({"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-                          "data": {"values": [{"subject": s, "attainment": float(x), "students": n} for s, x, n in bins]},
+                          "data": {"values": [{"subject": s, "attainment": float(x), "attainment_end": float(x) + 0.1,
+                                               "students": n} for s, x, n in bins]},
                           "facet": {"column": {"field": "subject", "title": None}},
                           "spec": {"width": 360, "height": 160, "layer": [
                               {"mark": "bar", "encoding": {"x": {"field": "attainment", "type": "quantitative", "bin": {"step": 0.1, "binned": True},
-                                                                 "title": "minutes ÷ (target × weeks)"},
-                                                           "x2": {"expr": "datum.attainment + 0.1"},
+                                                                 "title": "minutes ÷ (target × weeks)",
+                                                                 "scale": {"domain": [0, max(float(x) for _, x, _ in bins) + 0.1]}},
+                                                           "x2": {"field": "attainment_end"},
                                                            "y": {"field": "students", "type": "quantitative"}}},
                               {"mark": {"type": "rule", "color": "#c2412d"}, "encoding": {"x": {"datum": config["dosage"]["adequate_share"]}}}]}}))
-        html.append(f"<p class='note'>Bars with fewer than {min_n} students are left out. The red line is the adequate "
+        html.append(f"<p class='note'>Bars with fewer than {min_n} students are left out; attainment of 1.5 and more is "
+                    f"in the 1.5 bar. The red line is the adequate "
                     f"share ({config['dosage']['adequate_share']}).</p>")
     weeks = M.rows("student_weekly_dosage", f"""select subject, cast(week_start as varchar), avg(minutes_attended), count(*)
         from {{m}} where cycle_id = ? group by all having count(*) >= {min_n} order by 1, 2""")
@@ -333,7 +344,8 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
                           "data": {"values": [{"subject": s, "week": w, "minutes": float(m)} for s, w, m, _ in weeks]},
                           "width": 700, "height": 180, "layer": [
                               {"mark": {"type": "line", "point": True}, "encoding": {
-                                  "x": {"field": "week", "type": "temporal", "title": "week starting", "axis": {"format": "%b %d", "labelAngle": -45}},
+                                  "x": {"field": "week", "type": "ordinal", "timeUnit": "yearmonthdate", "title": "week starting",
+                                        "axis": {"format": "%b %d", "labelAngle": -45}},
                                   "y": {"field": "minutes", "type": "quantitative", "title": "mean minutes attended"},
                                   "color": {"field": "subject"}}},
                               {"mark": {"type": "rule", "strokeDash": [4, 4]},

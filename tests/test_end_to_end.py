@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from conftest import cli
+from pg_server import postgres_server  # noqa: F401  (the session fixture, used when installed)
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +26,23 @@ def tree_hashes(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+PG_DSN_ENV = "TI_E2E_PG_DSN"
+
+
 @pytest.fixture(scope="module")
-def small_district(tmp_path_factory):
+def e2e_postgres(request):
+    """The session's throwaway PostgreSQL with a database for this district, or None where PostgreSQL
+    is not installed outside CI (under CI its absence fails; see pg_server)."""
+    try:
+        server = request.getfixturevalue("postgres_server")
+    except pytest.skip.Exception:
+        return None
+    server.create_database("e2e_district")
+    return server
+
+
+@pytest.fixture(scope="module")
+def small_district(tmp_path_factory, e2e_postgres):
     out = tmp_path_factory.mktemp("district")
     r = cli("generate", "--students", "600", "--schools", "3", "--seed", "7", "--out", str(out),
             "--school-year", "2025-26")
@@ -37,7 +53,15 @@ def small_district(tmp_path_factory):
     # keep the first two cycles' deliveries only (the rest of the year is not needed here)
     for c in config.cycles[2:]:
         shutil.rmtree(config.inbox / c.id)
-    r = cli("run", "--config", str(cfg), "--all")
+    env = {}
+    if e2e_postgres:      # PostgreSQL on, as a district would configure it (publish.postgres)
+        import yaml
+        doc = yaml.safe_load(cfg.read_text())
+        doc.setdefault("publish", {})["postgres"] = {"enabled": True, "dsn_env": PG_DSN_ENV}
+        cfg.write_text(yaml.safe_dump(doc, sort_keys=False))
+        env[PG_DSN_ENV] = e2e_postgres.dsn("e2e_district")
+        config = load_config(cfg)
+    r = cli("run", "--config", str(cfg), "--all", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     truth = json.loads((out / "truth.json").read_text())
     return config, truth, r
@@ -250,3 +274,115 @@ def test_report_has_the_accountability_sections(small_district):
                   "Watchlist: what to act on before the next review"):
         assert title in html, title
     assert "stu-" not in html                       # no student identifier in the report
+
+
+def test_an_older_duckdb_reads_every_published_mart(small_district, request):
+    """BI tools bundle DuckDB 1.1: it opens both serving files read-only and reads every row of every
+    mart (and every Parquet file), and finds the same row counts as the DuckDB that wrote them."""
+    from old_duckdb import old_duckdb_python, read_with_old_duckdb
+    config, _, _ = small_district
+    cur = (config.published / "current").resolve()
+    files = [cur / "marts_restricted.duckdb", cur / "marts_aggregate.duckdb", *sorted((cur / "parquet").glob("*.parquet"))]
+    expected = {}
+    for f in files:
+        if f.suffix == ".duckdb":
+            con = duckdb.connect(str(f), read_only=True)
+            expected[str(f)] = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+            con.close()
+        else:
+            expected[str(f)] = {"parquet": duckdb.sql(f"select count(*) from read_parquet('{f}')").fetchall()[0][0]}
+    from orchestration.marts import AGGREGATE
+    assert set(expected[str(cur / "marts_aggregate.duckdb")]) <= set(AGGREGATE)
+    assert {"student_tiers", "teacher_digest", "tier_distribution"} <= set(expected[str(cur / "marts_restricted.duckdb")])
+    got = read_with_old_duckdb(old_duckdb_python(request.config.cache), files)
+    assert got == expected
+
+
+def test_teacher_digests_are_restricted_pages_matching_the_mart(small_district):
+    """One page per teacher in the published teacher_digest mart, beside the restricted DB, mode 0640
+    (folder 0750); every student row shows the mart's numbers; the aggregate outputs know nothing
+    of them."""
+    import re
+    import stat
+    from orchestration.digests import format_cells, page_name
+    config, _, r = small_district
+    cur = (config.published / "current").resolve()
+    out = cur / "teacher_digests"
+    assert f"{config.published / 'current'}/teacher_digests/index.html" in r.stdout
+    con = duckdb.connect(str(cur / "marts_restricted.duckdb"), read_only=True)
+    c = config.cycles[1].id
+    rows = [dict(zip([d[0] for d in con.description], row)) for row in
+            con.execute("select * from teacher_digest where cycle_id = ?", [c]).fetchall()]
+    con.close()
+    teachers = {row["teacher_id"] for row in rows}
+    assert len(teachers) >= 3 and len(rows) > 50
+    assert {p.name for p in out.iterdir()} == {page_name(t) for t in teachers} | {"index.html"}
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750
+    for p in out.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o640, p
+        html = p.read_text(encoding="utf-8")
+        assert "<script" not in html and not re.search(r"(?:src|href)\s*=\s*['\"]?(?:https?:)?//", html)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    pages = {t: (out / page_name(t)).read_text(encoding="utf-8") for t in teachers}
+    for row in rows:
+        page = pages[row["teacher_id"]]
+        m = re.search(r'<tr id="' + re.escape(row["student_key"] + "-" + row["subject"]) + r'">(.*?)</tr>', page)
+        assert m, (row["teacher_id"], row["subject"])
+        assert m.group(1) == "".join(format_cells(row))
+        assert f"href='{page_name(row['teacher_id'])}'" in index
+    # rows of other cycles stay out of this cycle's pages
+    assert sum(p.count('<tr id="') for p in pages.values()) == len(rows)
+    # the aggregate side: no digest mart, no link from the report, files still world-readable
+    agg = duckdb.connect(str(cur / "marts_aggregate.duckdb"), read_only=True)
+    assert "teacher_digest" not in {t for (t,) in agg.execute("select table_name from information_schema.tables").fetchall()}
+    agg.close()
+    assert "teacher_digests" not in (cur / "report.html").read_text(encoding="utf-8")
+    for p in [cur / "report.html", cur / "marts_aggregate.duckdb", cur / "parquet" / "tier_distribution.parquet"]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644, p
+    for p in [cur / "marts_restricted.duckdb", cur / "parquet" / "teacher_digest.parquet"]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o640, p
+
+
+def test_postgresql_serves_the_cycle_the_cli_published(small_district, e2e_postgres):
+    """With publish.postgres.enabled, `run` loads every mart into PostgreSQL: the aggregate reader
+    sees the aggregate marts with the same rows as marts_aggregate.duckdb and cannot read a
+    restricted table; the restricted reader sees the student-level marts."""
+    import sqlalchemy as sa
+    from orchestration.postgres import AGGREGATE_READER, RESTRICTED_READER
+    if e2e_postgres is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql-15)")
+    config, _, r = small_district
+    version = config.cycles[1].id + "/v1"
+    assert f"now serves {version}" in r.stdout
+    pw = "e2e-reader-pw"
+    for user, role in (("e2e_agg", AGGREGATE_READER), ("e2e_res", RESTRICTED_READER)):
+        e2e_postgres.execute(f"do $$ begin create role {user} login password '{pw}'; "
+                             f"exception when duplicate_object then null; end $$", f"grant {role} to {user}")
+    agg = sa.create_engine(e2e_postgres.url("e2e_district", "e2e_agg", pw), poolclass=sa.pool.NullPool)
+    res = sa.create_engine(e2e_postgres.url("e2e_district", "e2e_res", pw), poolclass=sa.pool.NullPool)
+    cur = config.published / "current"
+    duck = duckdb.connect(str(cur / "marts_aggregate.duckdb"), read_only=True)
+    marts = [t for (t,) in duck.execute("select table_name from information_schema.tables").fetchall()]
+    with agg.connect() as c:
+        assert c.execute(sa.text("select version from marts_aggregate.publication")).scalar() == version
+        for m in marts:
+            n_pg = c.execute(sa.text(f"select count(*) from marts_aggregate.{m}")).scalar()
+            assert n_pg == duck.execute(f"select count(*) from {m}").fetchone()[0], m
+        pg_tiers = sorted(c.execute(sa.text("select cycle_id, subject, school_id, grade, n_tier1, n_tier2, n_tier3 "
+                                            "from marts_aggregate.tier_distribution")).all())
+    assert pg_tiers == sorted(duck.execute("select cycle_id, subject, school_id, grade, n_tier1, n_tier2, n_tier3 "
+                                           "from tier_distribution").fetchall())
+    duck.close()
+    for table in ("student_tiers", "teacher_digest", "student_dosage"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            with agg.connect() as c:
+                c.execute(sa.text(f"select count(*) from marts_restricted.{table}")).scalar()
+    with res.connect() as c:
+        n = c.execute(sa.text("select count(*) from marts_restricted.student_tiers where cycle_id = :c"),
+                      {"c": config.cycles[1].id}).scalar()
+    rdb = duckdb.connect(str(cur / "marts_restricted.duckdb"), read_only=True)
+    assert n == rdb.execute("select count(*) from student_tiers where cycle_id = ?", [config.cycles[1].id]).fetchone()[0] > 0
+    rdb.close()
+    agg.dispose()
+    res.dispose()
