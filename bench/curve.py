@@ -43,7 +43,8 @@ def chart(docs: list[dict]) -> str:
     for d in docs:
         for r in d["stages"]:
             if r["stage"] in STAGES:
-                values.append({"students": d["students"], "stage": r["stage"], "seconds": r["seconds"]})
+                values.append({"students": d["students"], "stage": r["stage"], "seconds": r["seconds"],
+                               "k": STAGES.index(r["stage"])})
         values.append({"students": d["students"], "stage": "floor (DuckDB scan)", "seconds": d["floor_seconds"]})
     mem = [{"students": d["students"], "peak GiB": round(d["peak_rss_mib"] / 1024, 2)} for d in docs]
     spec = {
@@ -55,15 +56,19 @@ def chart(docs: list[dict]) -> str:
                   "encoding": {"x": {"field": "students", "type": "quantitative", "title": "students"},
                                "y": {"field": "seconds", "type": "quantitative", "stack": "zero",
                                      "title": "wall seconds"},
-                               "color": {"field": "stage", "sort": list(STAGES)},
-                               "order": {"field": "stage"}}},
+                               "color": {"field": "stage", "type": "nominal", "sort": list(STAGES),
+                                         "scale": {"scheme": "tableau10"}},
+                               "order": {"field": "k", "type": "quantitative"}}},
+                 {"data": {"values": [{"y": 600}]}, "mark": {"type": "rule", "color": "#c2412d"},
+                  "encoding": {"y": {"field": "y", "type": "quantitative"}}},
                  {"data": {"values": [v for v in values if v["stage"].startswith("floor")]},
                   "mark": {"type": "line", "point": True, "color": "black", "strokeDash": [4, 3]},
                   "encoding": {"x": {"field": "students", "type": "quantitative"},
                                "y": {"field": "seconds", "type": "quantitative"}}}]},
-            {"title": "Peak RSS of the process tree", "width": 220, "height": 260,
+            {"title": "Peak RSS of the process tree (budget 8 GiB)", "width": 260, "height": 260,
              "data": {"values": mem}, "mark": {"type": "line", "point": True},
-             "encoding": {"x": {"field": "students", "type": "quantitative"},
+             "encoding": {"x": {"field": "students", "type": "quantitative",
+                                "axis": {"values": [0, 100000, 200000, 300000, 400000]}},
                           "y": {"field": "peak GiB", "type": "quantitative", "scale": {"domain": [0, 8]}}}}]}
     return vlc.vegalite_to_svg(spec)
 
