@@ -1,12 +1,12 @@
 -- stg_classes: one row per class section.
--- Landing has typed, mapped and superseded these rows; staging pins the types and collapses exact
--- duplicate rows. The key (class_id) is tested unique in stg_classes.yml.
+-- Landing has typed, mapped and superseded these rows; staging pins the types. Landing
+-- quarantined duplicate keys, so there is nothing to deduplicate here. The key (class_id) is tested unique in stg_classes.yml.
 with source as (
     select * from {{ source('landing', 'classes') }}
 ),
 
 renamed as (
-    select distinct
+    select
         cast(class_id as {{ dbt.type_string() }}) as class_id,
         cast(school_id as {{ dbt.type_string() }}) as school_id,
         cast(title as {{ dbt.type_string() }}) as title,

@@ -1,12 +1,12 @@
 -- stg_enrollments: one row per user × class (role student or teacher).
--- Landing has typed, mapped and superseded these rows; staging pins the types and collapses exact
--- duplicate rows. The key (enrollment_id) is tested unique in stg_enrollments.yml.
+-- Landing has typed, mapped and superseded these rows; staging pins the types. Landing
+-- quarantined duplicate keys, so there is nothing to deduplicate here. The key (enrollment_id) is tested unique in stg_enrollments.yml.
 with source as (
     select * from {{ source('landing', 'enrollments') }}
 ),
 
 renamed as (
-    select distinct
+    select
         cast(enrollment_id as {{ dbt.type_string() }}) as enrollment_id,
         cast(class_id as {{ dbt.type_string() }}) as class_id,
         cast(school_id as {{ dbt.type_string() }}) as school_id,

@@ -1,12 +1,12 @@
 -- stg_referrals: one row per referral of a student to tutoring.
--- Landing has typed, mapped and superseded these rows; staging pins the types and collapses exact
--- duplicate rows. The key (student_id, referral_date, subject) is tested unique in stg_referrals.yml.
+-- Landing has typed, mapped and superseded these rows; staging pins the types. Landing
+-- quarantined duplicate keys, so there is nothing to deduplicate here. The key (student_id, referral_date, subject) is tested unique in stg_referrals.yml.
 with source as (
     select * from {{ source('landing', 'referrals') }}
 ),
 
 renamed as (
-    select distinct
+    select
         cast(student_id as {{ dbt.type_string() }}) as student_id,
         cast(referral_date as date) as referral_date,
         cast(subject as {{ dbt.type_string() }}) as subject,

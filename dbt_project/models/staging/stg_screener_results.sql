@@ -5,7 +5,7 @@ with source as (
 ),
 
 renamed as (
-    select distinct
+    select
         -- keys
         cast(student_id as {{ dbt.type_string() }}) as student_id,
         cast(vendor as {{ dbt.type_string() }}) as vendor,

@@ -1,13 +1,13 @@
 -- stg_sessions: one row per student at one tutoring meeting (DATAS sessions and extensions).
 -- Landing has typed the rows, converted timestamps to district-local time (DESIGN §7), mapped
 -- session_topic to subject and attendance codes to the four statuses, and superseded corrections.
--- Staging pins the types, collapses exact duplicates and adds the session's local date.
+-- Staging pins the types and adds the session's local date (landing quarantined duplicate keys).
 with source as (
     select * from {{ source('landing', 'sessions') }}
 ),
 
 renamed as (
-    select distinct
+    select
         -- keys
         cast(session_id as {{ dbt.type_string() }}) as session_id,
         cast(student_id as {{ dbt.type_string() }}) as student_id,

@@ -4,7 +4,7 @@ with source as (
 ),
 
 renamed as (
-    select distinct
+    select
         cast(student_id as {{ dbt.type_string() }}) as student_id,
         cast(student_key as {{ dbt.type_string() }}) as student_key
     from source

@@ -4,7 +4,7 @@ with source as (
 ),
 
 renamed as (
-    select distinct
+    select
         -- identifiers
         cast(student_id as {{ dbt.type_string() }}) as student_id,
         cast(local_id as {{ dbt.type_string() }}) as local_id,

@@ -1,12 +1,12 @@
 -- stg_surveys: one row per respondent × item × survey date.
--- Landing has typed, mapped and superseded these rows; staging pins the types and collapses exact
--- duplicate rows. The key (respondent_type, respondent_id, student_id, survey_date, item) is tested unique in stg_surveys.yml.
+-- Landing has typed, mapped and superseded these rows; staging pins the types. Landing
+-- quarantined duplicate keys, so there is nothing to deduplicate here. The key (respondent_type, respondent_id, student_id, survey_date, item) is tested unique in stg_surveys.yml.
 with source as (
     select * from {{ source('landing', 'surveys') }}
 ),
 
 renamed as (
-    select distinct
+    select
         cast(respondent_type as {{ dbt.type_string() }}) as respondent_type,
         cast(respondent_id as {{ dbt.type_string() }}) as respondent_id,
         cast(student_id as {{ dbt.type_string() }}) as student_id,

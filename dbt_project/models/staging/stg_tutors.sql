@@ -1,12 +1,12 @@
 -- stg_tutors: one row per tutor.
--- Landing has typed, mapped and superseded these rows; staging pins the types and collapses exact
--- duplicate rows. The key (tutor_id) is tested unique in stg_tutors.yml.
+-- Landing has typed, mapped and superseded these rows; staging pins the types. Landing
+-- quarantined duplicate keys, so there is nothing to deduplicate here. The key (tutor_id) is tested unique in stg_tutors.yml.
 with source as (
     select * from {{ source('landing', 'tutors') }}
 ),
 
 renamed as (
-    select distinct
+    select
         cast(tutor_id as {{ dbt.type_string() }}) as tutor_id,
         cast(tutor_name as {{ dbt.type_string() }}) as tutor_name,
         cast(tutor_type as {{ dbt.type_string() }}) as tutor_type,
