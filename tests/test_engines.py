@@ -260,3 +260,11 @@ def test_the_comparison_notices_a_changed_value(builds):
                              for k, r in enumerate(ref["rows"])])
     assert differences("student_growth", ref, nudged, "test") != []
     assert differences("student_growth", ref, dict(ref, rows=ref["rows"][1:]), "test") != []
+
+
+def test_importing_great_expectations_beside_pyspark_keeps_the_process_alive():
+    """pyspark (the `engines` extra) without its [connect] packages ends any `python -c` that imports
+    Great Expectations with exit 0 and no output — a check run that way would pass vacuously."""
+    r = subprocess.run([sys.executable, "-c", "import great_expectations, orchestration; print('still here')"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.strip() == "still here", r.stderr[-2000:]
