@@ -70,6 +70,8 @@ def dbt_engine_env(engine: str, work_dir: Path, **settings: str) -> dict[str, st
     work_dir = Path(work_dir).resolve()
     env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     if engine == "spark":
+        # the JVM resolves its own address before it reads the profile: keep it on the loopback
+        env.setdefault("SPARK_LOCAL_IP", os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
         env.update({"TUTORING_IMPACT_SPARK_WAREHOUSE": str(work_dir / "spark-warehouse"),
                     "TUTORING_IMPACT_SPARK_METASTORE": str(work_dir / "spark-metastore")})
     env.update({f"TUTORING_IMPACT_{k.upper()}": str(v) for k, v in settings.items()})
