@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := false
 $(BIN)/tutoring-impact: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,engines]'
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --project-dir . --profiles-dir . >/dev/null
 	touch $@
 

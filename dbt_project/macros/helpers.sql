@@ -74,5 +74,14 @@
 {#- Estimates are published to 10 decimal places: parallel aggregation may add the same terms in a
     different order, and the last bits of a double would otherwise differ between identical runs. -#}
 {% macro stable(expression, digits=10) -%}
+    {{ return(adapter.dispatch('stable', 'tutoring_impact')(expression, digits)) }}
+{%- endmacro %}
+
+{% macro default__stable(expression, digits) -%}
     round(cast({{ expression }} as {{ type_double() }}), {{ digits }})
+{%- endmacro %}
+
+{#- PostgreSQL rounds to a number of places only in numeric. -#}
+{% macro postgres__stable(expression, digits) -%}
+    cast(round(cast({{ expression }} as numeric), {{ digits }}) as {{ type_double() }})
 {%- endmacro %}

@@ -16,7 +16,9 @@
     otherwise vanish; the school lines keep smallest-first, which withholds least. Passes alternate
     between row lines and column lines; `passes` rounds are unrolled (SQL has no loop), and the
     singular test `assert_tier_distribution_no_recoverable_cell` fails the build if a line is still
-    left with exactly one suppressed cell.
+    left with exactly one suppressed cell. Each pass reads the one before it once (window functions,
+    no self-join): engines that inline CTEs, such as Spark, would otherwise grow the plan
+    exponentially with the passes.
 
     Renders a chain of CTEs ending in `<output>`; call it inside a `with` list. -#}
 {% macro complementary_suppression(cells, output, partition_columns, row_dim, col_dim, size, flag, passes=4, largest_first_along=none) -%}
@@ -29,42 +31,30 @@
 {%- set previous = namespace(name=cells) -%}
 {%- for line_dim, other_dim in steps -%}
 {%- set step_name = output ~ '_pass_' ~ loop.index -%}
-{{ step_name }}_lines as (
-    select {{ part }}{{ line_dim }}, sum(case when {{ flag }} then 1 else 0 end) as n_suppressed
-    from {{ previous.name }}
-    group by {{ part }}{{ line_dim }}
-),
-
-{{ step_name }}_complements as (
-    select * from (
+{{ step_name }} as (
+    select
+        {% for p in partition_columns %}{{ p }}, {% endfor %}{{ row_dim }}, {{ col_dim }}, {{ size }},
+        ({{ flag }} or (n_suppressed = 1 and complement_rank = 1)) as {{ flag }}
+    from (
         select
-            {% for p in partition_columns %}c.{{ p }}, {% endfor %}c.{{ line_dim }}, c.{{ other_dim }},
+            {% for p in partition_columns %}c.{{ p }}, {% endfor %}c.{{ row_dim }}, c.{{ col_dim }}, c.{{ size }}, c.{{ flag }},
+            sum(case when c.{{ flag }} then 1 else 0 end) over (
+                partition by {% for p in partition_columns %}c.{{ p }}, {% endfor %}c.{{ line_dim }}
+            ) as n_suppressed,
             row_number() over (
                 partition by {% for p in partition_columns %}c.{{ p }}, {% endfor %}c.{{ line_dim }}
                 {%- if other_dim == largest_first_along %}
-                order by case when c.{{ line_dim }} = 'ALL' and c.{{ other_dim }} = 'ALL' then 1 else 0 end,
+                order by case when c.{{ flag }} then 1 else 0 end,
+                         case when c.{{ line_dim }} = 'ALL' and c.{{ other_dim }} = 'ALL' then 1 else 0 end,
                          case when c.{{ line_dim }} = 'ALL' then -c.{{ size }} else c.{{ size }} end,
                          case when c.{{ other_dim }} = 'ALL' then 1 else 0 end, c.{{ other_dim }}
                 {%- else %}
-                order by c.{{ size }}, case when c.{{ other_dim }} = 'ALL' then 1 else 0 end, c.{{ other_dim }}
+                order by case when c.{{ flag }} then 1 else 0 end,
+                         c.{{ size }}, case when c.{{ other_dim }} = 'ALL' then 1 else 0 end, c.{{ other_dim }}
                 {%- endif %}
             ) as complement_rank
         from {{ previous.name }} as c
-        inner join {{ step_name }}_lines as l
-            on {% for p in partition_columns %}c.{{ p }} = l.{{ p }} and {% endfor %}c.{{ line_dim }} = l.{{ line_dim }}
-        where l.n_suppressed = 1 and not c.{{ flag }}
     ) as ranked
-    where complement_rank = 1
-),
-
-{{ step_name }} as (
-    select
-        {% for p in partition_columns %}p.{{ p }}, {% endfor %}p.{{ row_dim }}, p.{{ col_dim }}, p.{{ size }},
-        (p.{{ flag }} or k.complement_rank is not null) as {{ flag }}
-    from {{ previous.name }} as p
-    left join {{ step_name }}_complements as k
-        on {% for pc in partition_columns %}p.{{ pc }} = k.{{ pc }} and {% endfor %}p.{{ line_dim }} = k.{{ line_dim }}
-       and p.{{ other_dim }} = k.{{ other_dim }}
 ),
 {%- set previous.name = step_name -%}
 {% endfor %}
@@ -105,32 +95,22 @@
 {%- for r in range(rounds) %}
 {%- for eq in equations %}
 {%- set step = output ~ '_r' ~ r ~ '_eq' ~ loop.index %}
-{{ step }}_stats as (
-    select {{ key_list }}, sum(case when suppressed then 1 else 0 end) as n_suppressed
-    from {{ previous.name }}
-    where measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
-    group by {{ key_list }}
-),
-{{ step }}_pick as (
-    select * from (
-        select
-            {% for k in keys %}c.{{ k }}, {% endfor %}c.measure,
-            row_number() over (partition by {% for k in keys %}c.{{ k }}{% if not loop.last %}, {% endif %}{% endfor %}
-                               order by c.n, c.measure) as pick_rank
-        from {{ previous.name }} as c
-        inner join {{ step }}_stats as s
-            on {% for k in keys %}c.{{ k }} = s.{{ k }}{% if not loop.last %} and {% endif %}{% endfor %}
-        where s.n_suppressed = 1 and not c.suppressed
-          and c.measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
-    ) as ranked
-    where pick_rank = 1
-),
 {{ step }} as (
-    select {% for k in keys %}c.{{ k }}, {% endfor %}c.measure, c.n,
-           (c.suppressed or p.pick_rank is not null) as suppressed
-    from {{ previous.name }} as c
-    left join {{ step }}_pick as p
-        on {% for k in keys %}c.{{ k }} = p.{{ k }} and {% endfor %}c.measure = p.measure
+    select {{ key_list }}, measure, n,
+           (suppressed or (in_equation = 1 and n_suppressed = 1 and pick_rank = 1)) as suppressed
+    from (
+        select
+            c.*,
+            case when c.measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 1 else 0 end as in_equation,
+            sum(case when c.measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %}) and c.suppressed then 1 else 0 end) over (
+                partition by {{ key_list }}
+            ) as n_suppressed,
+            row_number() over (
+                partition by {{ key_list }}, case when c.measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 1 else 0 end
+                order by case when c.suppressed then 1 else 0 end, c.n, c.measure
+            ) as pick_rank
+        from {{ previous.name }} as c
+    ) as ranked
 ),
 {%- set previous.name = step %}
 {%- endfor %}
@@ -143,20 +123,17 @@
 {%- endfor %}
 {%- for eq in equations %}
 {%- set step = output ~ '_final_eq' ~ loop.index %}
-{{ step }}_stats as (
-    select {{ key_list }}, sum(case when suppressed then 1 else 0 end) as n_suppressed
-    from {{ previous.name }}
-    where measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
-    group by {{ key_list }}
-),
 {{ step }} as (
-    select {% for k in keys %}c.{{ k }}, {% endfor %}c.measure, c.n,
-           (c.suppressed or (s.n_suppressed = 1
-                             and c.measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})))
-               as suppressed
-    from {{ previous.name }} as c
-    left join {{ step }}_stats as s
-        on {% for k in keys %}c.{{ k }} = s.{{ k }}{% if not loop.last %} and {% endif %}{% endfor %}
+    select {{ key_list }}, measure, n,
+           (suppressed or (n_suppressed = 1 and measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %}))) as suppressed
+    from (
+        select
+            c.*,
+            sum(case when c.measure in ({% for m in eq %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %}) and c.suppressed then 1 else 0 end) over (
+                partition by {{ key_list }}
+            ) as n_suppressed
+        from {{ previous.name }} as c
+    ) as counted
 ),
 {%- set previous.name = step %}
 {%- endfor %}

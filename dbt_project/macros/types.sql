@@ -21,3 +21,7 @@
 {% macro duckdb__try_cast_double(expression) -%}
     try_cast(trim({{ expression }}) as double)
 {%- endmacro %}
+
+{% macro spark__try_cast_double(expression) -%}
+    try_cast(trim({{ expression }}) as double)
+{%- endmacro %}
