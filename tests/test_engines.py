@@ -118,9 +118,15 @@ def builds(tmp_path_factory):
         for engine in ("spark", "postgres", "duckdb"):                # the slowest first
             started[engine] = time.monotonic()
             procs[engine] = dbt_build(engine, config, cycle, root / engine, settings[engine])
-        for engine, p in procs.items():
-            p.wait(timeout=1800)           # a loaded 2-core machine; alone it takes minutes
-            timings[f"{engine}: dbt build"] = time.monotonic() - started[engine]
+        try:
+            for engine, p in procs.items():
+                p.wait(timeout=1800)           # a loaded 2-core machine; alone it takes minutes
+                timings[f"{engine}: dbt build"] = time.monotonic() - started[engine]
+        finally:
+            for p in procs.values():           # a build left running after a failure is ended
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
         for engine, p in procs.items():
             assert p.returncode == 0, f"dbt build on {engine} failed:\n{failures(root / engine)}"
 
