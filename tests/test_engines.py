@@ -21,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -66,7 +67,7 @@ def dbt_build(engine: str, config, cycle, work: Path, settings: dict) -> subproc
         env.update(pipeline.dbt_env(config, work / "build.duckdb"))
     out = open(work / "dbt.out", "w")
     return subprocess.Popen([pipeline.dbt_executable(), *args], cwd=ROOT / "dbt_project", env=env,
-                            stdout=out, stderr=subprocess.STDOUT, text=True)
+                            stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def failures(work: Path) -> str:
@@ -123,9 +124,9 @@ def builds(tmp_path_factory):
                 p.wait(timeout=1800)           # a loaded 2-core machine; alone it takes minutes
                 timings[f"{engine}: dbt build"] = time.monotonic() - started[engine]
         finally:
-            for p in procs.values():           # a build left running after a failure is ended
-                if p.poll() is None:
-                    p.kill()
+            for p in procs.values():           # a build left running after a failure is ended, with
+                if p.poll() is None:           # its Spark JVM (same process group)
+                    os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
         for engine, p in procs.items():
             assert p.returncode == 0, f"dbt build on {engine} failed:\n{failures(root / engine)}"
