@@ -110,7 +110,7 @@ def builds(tmp_path_factory):
         timings["postgres: load landing"] = time.monotonic() - t
         settings = {
             "duckdb": {},
-            "spark": {"spark_shuffle_partitions": "2", "spark_catalog": "in-memory", "spark_driver_memory": "1g",
+            "spark": {"spark_shuffle_partitions": "2", "spark_catalog": "in-memory", "spark_driver_memory": "3g",
                       "dbt_threads": "4"},
             "postgres": {"pg_port": str(pg.port), "pg_password": pg.password, "pg_database": "tutoring_impact",
                          "dbt_threads": "4"},
