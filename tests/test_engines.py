@@ -21,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -66,7 +67,7 @@ def dbt_build(engine: str, config, cycle, work: Path, settings: dict) -> subproc
         env.update(pipeline.dbt_env(config, work / "build.duckdb"))
     out = open(work / "dbt.out", "w")
     return subprocess.Popen([pipeline.dbt_executable(), *args], cwd=ROOT / "dbt_project", env=env,
-                            stdout=out, stderr=subprocess.STDOUT, text=True)
+                            stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def failures(work: Path) -> str:
@@ -109,7 +110,7 @@ def builds(tmp_path_factory):
         timings["postgres: load landing"] = time.monotonic() - t
         settings = {
             "duckdb": {},
-            "spark": {"spark_shuffle_partitions": "2", "spark_catalog": "in-memory", "spark_driver_memory": "1g",
+            "spark": {"spark_shuffle_partitions": "2", "spark_catalog": "in-memory", "spark_driver_memory": "3g",
                       "dbt_threads": "4"},
             "postgres": {"pg_port": str(pg.port), "pg_password": pg.password, "pg_database": "tutoring_impact",
                          "dbt_threads": "4"},
@@ -118,9 +119,15 @@ def builds(tmp_path_factory):
         for engine in ("spark", "postgres", "duckdb"):                # the slowest first
             started[engine] = time.monotonic()
             procs[engine] = dbt_build(engine, config, cycle, root / engine, settings[engine])
-        for engine, p in procs.items():
-            p.wait(timeout=900)
-            timings[f"{engine}: dbt build"] = time.monotonic() - started[engine]
+        try:
+            for engine, p in procs.items():
+                p.wait(timeout=1800)           # a loaded 2-core machine; alone it takes minutes
+                timings[f"{engine}: dbt build"] = time.monotonic() - started[engine]
+        finally:
+            for p in procs.values():           # a build left running after a failure is ended, with
+                if p.poll() is None:           # its Spark JVM (same process group)
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
         for engine, p in procs.items():
             assert p.returncode == 0, f"dbt build on {engine} failed:\n{failures(root / engine)}"
 
@@ -198,12 +205,18 @@ def _is_float(v) -> bool:
     return isinstance(v, float) and not float(v).is_integer()
 
 
-def normalised(table: dict, columns: list[str]) -> list[tuple]:
-    """Rows with columns in ``columns`` order, sorted by the columns that never hold a fraction (the
-    grain is among them), then by the fractional ones rounded."""
+def _ordered(table: dict, columns: list[str]) -> list[tuple]:
     idx = [table["columns"].index(c) for c in columns]
-    rows = [tuple(_value(r[i]) for i in idx) for r in table["rows"]]
-    fractional = {j for j in range(len(columns)) if any(_is_float(r[j]) for r in rows)}
+    return [tuple(_value(r[i]) for i in idx) for r in table["rows"]]
+
+
+def fractional_columns(*tables: list[tuple]) -> set[int]:
+    return {j for rows in tables for r in rows for j, v in enumerate(r) if _is_float(v)}
+
+
+def normalised(rows: list[tuple], columns: list[str], fractional: set[int]) -> list[tuple]:
+    """Rows sorted by the columns that never hold a fraction in either table (the grain is among
+    them), then by the fractional ones rounded."""
 
     def key(r):
         return tuple((0, "") if r[j] is None else
@@ -220,8 +233,10 @@ def differences(mart: str, ref: dict, other: dict, engine: str) -> list[str]:
     if len(ref["rows"]) != len(other["rows"]):
         return [f"{mart}: {len(ref['rows'])} rows on DuckDB, {len(other['rows'])} on {engine}"]
     cols = ref["columns"]
+    a_rows, b_rows = _ordered(ref, cols), _ordered(other, cols)
+    fractional = fractional_columns(a_rows, b_rows)
     out = []
-    for a, b in zip(normalised(ref, cols), normalised(other, cols)):
+    for a, b in zip(normalised(a_rows, cols, fractional), normalised(b_rows, cols, fractional)):
         for c, x, y in zip(cols, a, b):
             same = (x == y or (isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool)
                                and not isinstance(y, bool)

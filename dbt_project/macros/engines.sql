@@ -97,3 +97,22 @@
         {%- do types.update({name: spark_type(types[name])}) -%}
     {%- endfor -%}
 {%- endmacro %}
+
+{#- dbt.listagg on Spark ignores its order by (dbt-spark warns and collects in any order), so a
+    mart's list (skills focused, funding mix) could come out in another order than on DuckDB or
+    PostgreSQL. This one sorts (key, value) pairs by one ascending key, NULL values left out. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if not order_by_clause -%}
+        {{ return(dbt.spark__listagg(measure, delimiter_text, order_by_clause, limit_num)) }}
+    {%- endif -%}
+    {%- set key = modules.re.sub('^\\s*order\\s+by\\s+', '', order_by_clause, flags=modules.re.I) | trim -%}
+    {%- if ',' in key or modules.re.search('\\s(asc|desc|nulls)\\b', key, flags=modules.re.I) -%}
+        {{ exceptions.raise_compiler_error("spark__listagg orders by one ascending key only, not '" ~ order_by_clause ~ "'") }}
+    {%- endif -%}
+    {%- set pairs -%}
+        array_sort(filter(collect_list(named_struct('k', {{ key }}, 'v', {{ measure }})), x -> x.v is not null))
+    {%- endset -%}
+    {%- set values = 'transform(' ~ pairs ~ ', x -> x.v)' -%}
+    {%- if limit_num -%}{%- set values = 'slice(' ~ values ~ ', 1, ' ~ limit_num ~ ')' -%}{%- endif -%}
+    array_join({{ values }}, {{ delimiter_text }})
+{%- endmacro %}
