@@ -1,6 +1,6 @@
 """`make bench SCALE=demo|district|<students>`: one full cycle, stage by stage, against the floor.
 
-Generates the district with the project's generator (cached by size and seed under bench/cache/),
+Generates the district with the project's generator (cached by size, seed and generator code under bench/cache/),
 runs the last cycle's delivery (year to date, the biggest) through the same functions the Dagster
 assets call — land, gate 1, dbt build, gate 2, publish, report — and measures per stage the wall
 seconds, the peak RSS of the whole process tree (this process and its children, sampled from
@@ -171,7 +171,10 @@ def main(scale: str) -> dict:
     from orchestration.config import load_config
     from orchestration.generator import generate
     seed, year = 2026, "2025-26"
-    cache = ROOT / "bench" / "cache" / f"{students}-{schools}-{seed}"
+    # cached by size, seed and the generator's code: a changed generator makes a new district
+    import hashlib
+    code = hashlib.sha256(b"".join(f.read_bytes() for f in sorted((ROOT / "orchestration" / "generator").rglob("*.py"))))
+    cache = ROOT / "bench" / "cache" / f"{students}-{schools}-{seed}-{code.hexdigest()[:8]}"
     results: list[dict] = []
     load_start, started = load_average(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     print(f"benchmark {scale}: {students:,} students, {schools} schools", flush=True)
