@@ -1,4 +1,4 @@
--- operational_watchlist_summary: one row per cycle (or as-of week) × item × subject of
+-- operational_watchlist_summary: one row per cycle (or as-of week) × item × subject (every item, 0 when none) of
 -- operational_watchlist (aggregate: counts only, no names, IDs or keys; DESIGN §6, §9).
 --   n_students  students listed (student items); withheld (NULL, suppressed = true) when 0 < n < min_n
 --   n_groups    groups listed (group items); n_tutors tutors listed; n_schools schools listed
@@ -6,8 +6,20 @@
 --               fewer than min_n students with a dosage row are not counted)
 -- Each item × subject is its own count (items are not additive, and there is no total row), so a
 -- withheld count cannot be recovered from a sibling.
+{%- set items = [('no_show_school', ['reading', 'math', 'ALL']), ('group_missing_dosage', ['reading', 'math']),
+                 ('group_meeting_dosage', ['reading', 'math']), ('plateauing_student', ['reading', 'math']),
+                 ('tutor_over_caseload', ['ALL']), ('tier3_not_served', ['reading', 'math']),
+                 ('exit_overdue', ['reading', 'math'])] %}
 with watchlist as (
     select * from {{ ref('operational_watchlist') }}
+    where cycle_id = {{ var_string('cycle_id') }}
+),
+
+-- every item × subject gets a row, so "none listed" reads as 0, not as a missing line
+item_subjects as (
+    {%- for item, subjects in items %}{% set outer = loop %}{% for subject in subjects %}
+    select '{{ item }}' as item, '{{ subject }}' as subject{% if not (outer.last and loop.last) %} union all{% endif %}
+    {%- endfor %}{% endfor %}
 ),
 
 counts as (
@@ -25,6 +37,22 @@ counts as (
         max(case when in_priority then 1 else 0 end) as any_priority
     from watchlist
     group by cycle_id, as_of_date, item, subject
+),
+
+completed as (
+    select
+        {{ var_string('cycle_id') }} as cycle_id,
+        {{ var_date('as_of_date') }} as as_of_date,
+        item_subjects.item,
+        item_subjects.subject,
+        coalesce(counts.n_students, 0) as n_students,
+        coalesce(counts.n_groups, 0) as n_groups,
+        coalesce(counts.n_tutors, 0) as n_tutors,
+        coalesce(counts.n_schools, 0) as n_schools,
+        coalesce(counts.n_schools_over_20pct, 0) as n_schools_over_20pct,
+        coalesce(counts.any_priority, 0) as any_priority
+    from item_subjects
+    left join counts on item_subjects.item = counts.item and item_subjects.subject = counts.subject
 ),
 
 final as (
@@ -45,7 +73,7 @@ final as (
         cast(any_priority = 1 as {{ dbt.type_boolean() }}) as in_priority,
         cast(item in ('plateauing_student', 'tier3_not_served', 'exit_overdue') and {{ is_small_count('n_students') }}
              as {{ dbt.type_boolean() }}) as suppressed
-    from counts
+    from completed
 )
 
 select * from final
