@@ -140,6 +140,11 @@ def _fill(out: Path) -> None:
     con.close()
     page_list = pages.public_pages() if output == "public" else pages.restricted_pages(schools)
     for page in page_list:
+        absent = [c for c in page.charts if c.optional and any(m not in tables for m in c.marts)]
+        if absent:
+            page.charts = [c for c in page.charts if c not in absent]
+            page.intro += " (Not in this publication: " + ", ".join(
+                f"{c.title} — needs {', '.join(m for m in c.marts if m not in tables)}" for c in absent) + ".)"
         for chart in page.charts:
             missing = [m for m in chart.marts if m not in tables]
             if missing:
@@ -183,6 +188,8 @@ def _fill(out: Path) -> None:
                 ds.fetch_metadata()
                 for col in ds.columns:
                     col.verbose_name = pages.LABELS.get(col.column_name)
+                if chart.kind == "table" and not chart.columns:
+                    chart.columns = tuple(c.column_name for c in ds.columns)
                 datasets.append(ds)
                 slc = Slice(slice_name=chart.title, viz_type=_viz_type(chart), datasource_type="table",
                             datasource_id=ds.id, datasource_name=ds.table_name,
@@ -284,6 +291,10 @@ def serve(config: Path, output: str, port: int, host: str = "127.0.0.1") -> None
     out = data_dir_of(config) / "dashboards" / output
     if not (out / "superset.db").is_file():
         sys.exit(f"{out} is not built: run `make dashboards CONFIG={config}` first")
+    pages_built = json.loads((out / "pages.json").read_text())
+    print(f"serving the {output} dashboards on http://{host}:{port}/ — open:", flush=True)
+    for p in pages_built:
+        print(f"  {p['role']:<26} http://{host}:{port}/superset/dashboard/{p['slug']}/?standalone=1", flush=True)
     exe = Path(sys.executable).parent / "superset"
     os.execve(str(exe), [str(exe), "run", "-h", host, "-p", str(port), "--with-threads"], superset_env(out))
 

@@ -33,6 +33,7 @@ class Chart:
     stack: bool = False
     number_format: str = ",.3~f"
     description: str = ""
+    optional: bool = False                 # left out (and said so on the page) when its mart is not published
 
 
 @dataclass
@@ -243,6 +244,12 @@ def coordinator() -> Page:
     p = Page("coordinator", "School coordinator", "school coordinator",
              "Attendance and no-show lists, students not yet started, and family contact rates (day-30 checkpoint).")
     p.charts += [
+        Chart("table", "Operational watchlist, latest cycle",
+              "select * exclude (cycle_id) from operational_watchlist "
+              f"where {latest('operational_watchlist')}",
+              ("operational_watchlist",), width=12, optional=True,
+              description="No-show schools, groups missing dosage ≥ 3 weeks, plateauing students, tutors over "
+                          "caseload, Tier 3 unserved, overdue exits (the operational_watchlist mart)."),
         Chart("table", "No-shows this cycle (enrolled, no attended session)",
               "select school_id, subject, student_name, grade, entry_date, sessions_scheduled, sessions_student_absent "
               f"from student_dosage where sessions_attended = 0 and {latest('student_dosage')} "

@@ -30,6 +30,9 @@ if _INSTANCE.get("access") == "public":
     AUTH_ROLE_PUBLIC = "Public"
     PUBLIC_ROLE_LIKE = "Gamma"
 WTF_CSRF_ENABLED = True
+# Cookies do not tell ports apart: each output keeps its own session cookie, so opening the public
+# pages does not log a user out of the restricted ones on the same host.
+SESSION_COOKIE_NAME = f"tutoring_impact_{_INSTANCE.get('access', 'template')}_session"
 # Superset 6.1's navigation bar always renders a usage pixel (an <img> on a scarf.sh host) whatever
 # SCARF_ANALYTICS says in the pip wheel. This policy lets pages load only from the Superset server
 # itself, so the browser never sends it; the role pages are opened with ?standalone=1, which leaves
