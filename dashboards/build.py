@@ -200,10 +200,7 @@ def _fill(out: Path) -> None:
             db.session.flush()
             dash = Dashboard(dashboard_title=page.title, slug=page.slug, published=True, owners=owners,
                              position_json=json.dumps(_layout(page, slices)),
-                             json_metadata=json.dumps({"color_scheme": "supersetColors", "refresh_frequency": 0,
-                                                       "native_filter_configuration": [],
-                                                       "cross_filters_enabled": False, "expanded_slices": {},
-                                                       "timed_refresh_immune_slices": [], "label_colors": {}}),
+                             json_metadata=json.dumps(DASHBOARD_METADATA),
                              slices=slices, description=page.intro)
             db.session.add(dash)
         db.session.commit()
@@ -213,6 +210,13 @@ def _fill(out: Path) -> None:
     (out / "pages.json").write_text(json.dumps(
         [{"slug": p.slug, "title": p.title, "role": p.role, "charts": [c.title for c in p.charts]} for p in page_list],
         indent=1))
+
+
+# The colour settings are complete as saved (default scheme, empty label maps), so opening a page never
+# makes the browser write them back — which an anonymous visitor may not do (a 403 in the console).
+DASHBOARD_METADATA = {"color_scheme": "", "color_scheme_domain": [], "label_colors": {}, "map_label_colors": {},
+                      "shared_label_colors": [], "refresh_frequency": 0, "native_filter_configuration": [],
+                      "cross_filters_enabled": False, "expanded_slices": {}, "timed_refresh_immune_slices": []}
 
 
 def _open_to_public(sm, db, database, datasets) -> None:

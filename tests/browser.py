@@ -51,6 +51,7 @@ class Browser:
                 raise RuntimeError("chromium did not start its DevTools endpoint")
             time.sleep(0.3)
         self.ws = connect(targets[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self.width, self.height = width, height
         self._id = 0
         self.requests: list[str] = []
         self.errors: list[str] = []
@@ -119,18 +120,29 @@ class Browser:
         return self.evaluate("document.body ? document.body.innerText : ''") or ""
 
     def full_height(self) -> int:
-        return int(self.evaluate("Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)") or 0)
+        """The content's height, including what scrolls inside a full-height container."""
+        return int(self.evaluate("Math.max(document.body.scrollHeight, document.documentElement.scrollHeight, "
+                                 "...[...document.querySelectorAll('*')].filter(e => e.scrollHeight > e.clientHeight + 50 "
+                                 "&& getComputedStyle(e).overflowY !== 'visible').map(e => e.scrollHeight))") or 0)
 
-    def screenshot(self, png: Path, full_page: bool = True, max_height: int = 6000) -> None:
+    def screenshot(self, png: Path, full_page: bool = True, max_height: int = 8000, settle: str | None = None) -> None:
+        """A PNG of the page. For the whole page the window is made as tall as the content first (pages
+        that re-lay themselves out on resize then render at that size), ``settle`` is awaited, and only
+        then is the picture taken."""
         png.parent.mkdir(parents=True, exist_ok=True)
-        params = {"format": "png", "captureBeyondViewport": full_page}
         if full_page:
-            m = self.call("Page.getLayoutMetrics")
-            size = m.get("cssContentSize") or m["contentSize"]
-            params["clip"] = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height),
-                              "scale": 1}
-        data = self.call("Page.captureScreenshot", **params)["data"]
+            height = min(max(self.full_height(), self.height), max_height)
+            self.call("Emulation.setDeviceMetricsOverride", width=self.width, height=height, deviceScaleFactor=1,
+                      mobile=False)
+            self.pump(1.5)
+            if settle:
+                self.wait_for(settle, timeout=120)
+            self.pump(1.5)
+        data = self.call("Page.captureScreenshot", format="png")["data"]
         png.write_bytes(base64.b64decode(data))
+        if full_page:
+            self.call("Emulation.setDeviceMetricsOverride", width=self.width, height=self.height, deviceScaleFactor=1,
+                      mobile=False)
 
     def external_requests(self) -> list[str]:
         local = ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:", "chrome", "devtools:")

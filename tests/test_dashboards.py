@@ -101,17 +101,20 @@ def servers(district):
             os.killpg(p.pid, signal.SIGKILL)
 
 
+# every chart of the dashboard has drawn its table or canvas and none is still loading
+RENDERED = ("document.querySelectorAll('.chart-slice').length > 0 && "
+            "document.querySelectorAll('.chart-slice .loading').length === 0 && "
+            "[...document.querySelectorAll('.chart-slice')].every("
+            "h => h.querySelector('table, canvas, svg, .ant-empty, [class*=no-results]'))")
+
+
 def _open(browser, url: str, png: Path) -> str:
     browser.requests.clear()
     browser.errors.clear()
     browser.goto(url)
-    rendered = browser.wait_for(
-        "document.querySelectorAll('.chart-slice').length > 0 && "
-        "document.querySelectorAll('.chart-slice .loading').length === 0 && "
-        "[...document.querySelectorAll('.chart-slice')].every("
-        "h => h.querySelector('table, canvas, svg, .ant-empty, [class*=no-results]'))", timeout=240)
+    rendered = browser.wait_for(RENDERED, timeout=240)
     browser.pump(2)
-    browser.screenshot(png)
+    browser.screenshot(png, settle=RENDERED)
     assert rendered, f"{url}: charts did not render\n{browser.text()[:2000]}"
     assert browser.errors == [], browser.errors
     assert browser.external_requests() == [], browser.external_requests()
