@@ -137,7 +137,6 @@ def _fill(out: Path) -> None:
     tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     schools = [r[0] for r in con.execute(
         "select distinct school_id from tier_distribution where school_id <> 'ALL' order by 1").fetchall()]
-    con.close()
     page_list = pages.public_pages() if output == "public" else pages.restricted_pages(schools)
     for page in page_list:
         absent = [c for c in page.charts if c.optional and any(m not in tables for m in c.marts)]
@@ -151,6 +150,8 @@ def _fill(out: Path) -> None:
                 raise SystemExit(f"page {page.slug}: chart {chart.title!r} reads {missing}, not in {serving.name}")
             if output == "public" and any(m not in AGGREGATE for m in chart.marts):
                 raise SystemExit(f"public page {page.slug} reads a restricted mart: {chart.marts}")
+    colours = {p.slug: _label_colours(con, p) for p in page_list}
+    con.close()
 
     from superset.app import create_app
     app = create_app()
@@ -200,7 +201,8 @@ def _fill(out: Path) -> None:
             db.session.flush()
             dash = Dashboard(dashboard_title=page.title, slug=page.slug, published=True, owners=owners,
                              position_json=json.dumps(_layout(page, slices)),
-                             json_metadata=json.dumps(DASHBOARD_METADATA),
+                             json_metadata=json.dumps({**DASHBOARD_METADATA, "label_colors": colours[page.slug],
+                                                       "map_label_colors": colours[page.slug]}),
                              slices=slices, description=page.intro)
             db.session.add(dash)
         db.session.commit()
@@ -217,6 +219,30 @@ def _fill(out: Path) -> None:
 DASHBOARD_METADATA = {"color_scheme": "", "color_scheme_domain": [], "label_colors": {}, "map_label_colors": {},
                       "shared_label_colors": [], "refresh_frequency": 0, "native_filter_configuration": [],
                       "cross_filters_enabled": False, "expanded_slices": {}, "timed_refresh_immune_slices": []}
+
+
+TIER_COLOURS = {"Tier 1 %": "#5AC189", "Tier 2 %": "#FCC700", "Tier 3 %": "#E04355"}
+PALETTE = ("#1FA8C9", "#454E7C", "#FF7F44", "#666666", "#E04355", "#FCC700", "#A868B7", "#3CCCCB", "#A38F79",
+           "#8FD3E4", "#A1A6BD", "#ACE1C4", "#FEC0A1", "#B2B2B2", "#EFA1AA", "#FDE380", "#D3B3DA", "#9EE5E5")
+
+
+def _label_colours(con, page) -> dict:
+    """A fixed colour for every series a page draws (a metric's label, or each value of the column a
+    chart groups by), saved with the dashboard: the same label has the same colour on every chart of
+    the page, tiers are green / amber / red, and the browser finds nothing to save back."""
+    labels: list[str] = []
+    for chart in page.charts:
+        if chart.kind not in ("bar", "line"):
+            continue
+        if chart.group:
+            labels += [str(v) for (v,) in con.execute(
+                f"select distinct {chart.group} from ({chart.sql}) where {chart.group} is not null order by 1").fetchall()]
+        else:
+            labels += [label for label, _ in chart.metrics]
+    out, others = {}, [lb for lb in dict.fromkeys(labels) if lb not in TIER_COLOURS]
+    for lb in dict.fromkeys(labels):
+        out[lb] = TIER_COLOURS.get(lb) or PALETTE[others.index(lb) % len(PALETTE)]
+    return out
 
 
 def _open_to_public(sm, db, database, datasets) -> None:

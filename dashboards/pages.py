@@ -74,13 +74,14 @@ def leadership() -> Page:
         Chart("line", "District effect of tutoring by cycle (SD, ITT, matched comparison)",
               "select cycle_id, subject, round(effect_sd, 3) as effect_sd from impact_estimates "
               "where scope_type = 'district' and group_name = 'itt' and not suppressed",
-              ("impact_estimates",), x="cycle_id", group="subject", metrics=(("effect (SD)", "MAX(effect_sd)"),)),
+              ("impact_estimates",), x="cycle_id", group="subject", metrics=(("effect (SD)", "MAX(effect_sd)"),),
+              width=12, height=45),
         Chart("table", "Cost per 0.1 SD by vendor, by cycle",
               "select cycle_id, vendor, round(allocated_cost_usd, 0) as allocated_cost_usd, n_students_served, "
               "round(cost_per_student, 0) as cost_per_student, round(cost_per_student_hour, 2) as cost_per_student_hour, "
               "round(effect_sd, 3) as effect_sd, round(cost_per_0_1_sd, 0) as cost_per_0_1_sd from program_costs "
               "where not suppressed order by cycle_id desc, vendor",
-              ("program_costs",), width=6, height=60,
+              ("program_costs",), width=12, height=50,
               columns=("cycle_id", "vendor", "allocated_cost_usd", "n_students_served", "cost_per_student",
                        "cost_per_student_hour", "effect_sd", "cost_per_0_1_sd")),
         Chart("table", "Impact with 95 % CI, latest cycle (subject × school, subgroup, provider)",
@@ -138,8 +139,8 @@ def principal(school_id: str) -> Page:
         Chart("table", "Served vs need, latest cycle (identification audit)",
               "select subject, dimension, value, n_tested, n_need, n_tier3, n_tier3_not_served, n_referred, "
               "n_hidden_need from identification_audit "
-              f"where school_id = '{s}' and dimension = 'all' and not suppressed and {latest('identification_audit')} "
-              "order by subject",
+              f"where school_id = '{s}' and value = 'ALL' and not suppressed and {latest('identification_audit')} "
+              "qualify row_number() over (partition by subject order by dimension) = 1 order by subject",
               ("identification_audit",),
               columns=("subject", "n_tested", "n_need", "n_tier3", "n_tier3_not_served", "n_referred", "n_hidden_need")),
         Chart("table", "Tier 2/3 students not in tutoring, latest cycle",

@@ -125,13 +125,18 @@ class Browser:
                                  "...[...document.querySelectorAll('*')].filter(e => e.scrollHeight > e.clientHeight + 50 "
                                  "&& getComputedStyle(e).overflowY !== 'visible').map(e => e.scrollHeight))") or 0)
 
-    def screenshot(self, png: Path, full_page: bool = True, max_height: int = 8000, settle: str | None = None) -> None:
+    def screenshot(self, png: Path, full_page: bool = True, max_height: int = 8000, settle: str | None = None,
+                   bottom_of: str | None = None) -> None:
         """A PNG of the page. For the whole page the window is made as tall as the content first (pages
         that re-lay themselves out on resize then render at that size), ``settle`` is awaited, and only
         then is the picture taken."""
         png.parent.mkdir(parents=True, exist_ok=True)
         if full_page:
-            height = min(max(self.full_height(), self.height), max_height)
+            full = self.full_height()
+            if bottom_of:       # the page ends below the last of these elements, whatever scrolls around them
+                full = int(self.evaluate(f"Math.max(...[...document.querySelectorAll({json.dumps(bottom_of)})]"
+                                         ".map(e => e.getBoundingClientRect().bottom + window.scrollY)) + 24") or full)
+            height = min(max(full, self.height), max_height)
             self.call("Emulation.setDeviceMetricsOverride", width=self.width, height=height, deviceScaleFactor=1,
                       mobile=False)
             self.pump(1.5)
