@@ -279,7 +279,7 @@ def _form_data(chart, ds_id: int) -> dict:
                 "subheader_font_size": 0.15, "subheader": chart.description}
     return {**base, "x_axis": chart.x, "metrics": [_metric(label, sql) for label, sql in chart.metrics],
             "groupby": [chart.group] if chart.group else [], "time_grain_sqla": None, "x_axis_sort_asc": True,
-            "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True, "order_desc": True,
+            "sort_series_type": "name", "sort_series_ascending": True, "order_desc": True,
             "stack": "Stack" if chart.stack else None, "show_legend": True, "legendType": "scroll",
             "legendOrientation": "top", "rich_tooltip": True, "show_value": False, "truncateXAxis": True,
             "y_axis_format": "SMART_NUMBER", "x_axis_time_format": "%Y-%m-%d", "xAxisLabelRotation": 0,

@@ -139,7 +139,7 @@ def principal(school_id: str) -> Page:
         Chart("table", "Served vs need, latest cycle (identification audit)",
               "select subject, dimension, value, n_tested, n_need, n_tier3, n_tier3_not_served, n_referred, "
               "n_hidden_need from identification_audit "
-              f"where school_id = '{s}' and value = 'ALL' and not suppressed and {latest('identification_audit')} "
+              f"where school_id = '{s}' and value = 'ALL' and {latest('identification_audit')} "
               "qualify row_number() over (partition by subject order by dimension) = 1 order by subject",
               ("identification_audit",),
               columns=("subject", "n_tested", "n_need", "n_tier3", "n_tier3_not_served", "n_referred", "n_hidden_need")),
@@ -195,7 +195,7 @@ def coach() -> Page:
               f"as pct_adequate from student_dosage d {_TUTOR_OF} group by d.cycle_id, f.partner_org",
               ("student_dosage", "tutor_fidelity"), x="cycle_id", group="partner_org",
               metrics=(("% adequate", "MAX(pct_adequate)"),)),
-        Chart("table", "Tutor groups meeting the weekly target ≥ 3 weeks running, latest cycle",
+        Chart("table", "Tutor groups: longest run of weeks meeting the target, latest cycle (≥ 3 = on track)",
               "with wk as (select d.primary_tutor_id as tutor_id, w.week_start, bool_and(w.meets_target) as all_met "
               "from student_weekly_dosage w join student_dosage d on d.cycle_id = w.cycle_id "
               "and d.student_key = w.student_key and d.subject = w.subject "
@@ -206,7 +206,7 @@ def coach() -> Page:
               "streaks as (select tutor_id, count(*) as weeks_running from runs where all_met group by tutor_id, run_id) "
               "select s.tutor_id, f.tutor_name, f.partner_org, max(s.weeks_running) as longest_run_weeks "
               "from streaks s join tutor_fidelity f on f.tutor_id = s.tutor_id and f.rollup_level = 'tutor' "
-              f"and f.{latest('tutor_fidelity')} group by 1, 2, 3 having max(s.weeks_running) >= 3 "
+              f"and f.{latest('tutor_fidelity')} group by 1, 2, 3 "
               "order by longest_run_weeks desc, tutor_id",
               ("student_weekly_dosage", "student_dosage", "tutor_fidelity"),
               columns=("tutor_id", "tutor_name", "partner_org", "longest_run_weeks"),
@@ -318,18 +318,15 @@ def public() -> Page:
     p = Page("public", "Board and public", "board and public",
              "Aggregate figures only. Any group smaller than the privacy minimum is suppressed (shown as N/A).")
     p.charts += [
-        Chart("bar", "Students by tier, district (%), reading",
-              "select cycle_id, round(pct_tier1, 1) as pct_tier1, round(pct_tier2, 1) as pct_tier2, "
-              "round(pct_tier3, 1) as pct_tier3 from tier_distribution "
-              "where school_id = 'ALL' and grade = 'ALL' and subject = 'reading' and not suppressed",
-              ("tier_distribution",), x="cycle_id", stack=True,
-              metrics=(("Tier 1 %", "MAX(pct_tier1)"), ("Tier 2 %", "MAX(pct_tier2)"), ("Tier 3 %", "MAX(pct_tier3)"))),
-        Chart("bar", "Students by tier, district (%), math",
-              "select cycle_id, round(pct_tier1, 1) as pct_tier1, round(pct_tier2, 1) as pct_tier2, "
-              "round(pct_tier3, 1) as pct_tier3 from tier_distribution "
-              "where school_id = 'ALL' and grade = 'ALL' and subject = 'math' and not suppressed",
-              ("tier_distribution",), x="cycle_id", stack=True,
-              metrics=(("Tier 1 %", "MAX(pct_tier1)"), ("Tier 2 %", "MAX(pct_tier2)"), ("Tier 3 %", "MAX(pct_tier3)"))),
+        # tables only: a chart with coloured series makes Superset 6.1 try to save its colours back,
+        # which an anonymous visitor may not (a 403 in the console)
+        Chart("table", "Students by tier, district (%), by cycle",
+              "select cycle_id, subject, n_students, round(pct_tier1, 1) as pct_tier1, round(pct_tier2, 1) as pct_tier2, "
+              "round(pct_tier3, 1) as pct_tier3, pyramid_shape from tier_distribution "
+              "where school_id = 'ALL' and grade = 'ALL' and not suppressed order by cycle_id desc, subject",
+              ("tier_distribution",),
+              columns=("cycle_id", "subject", "n_students", "pct_tier1", "pct_tier2", "pct_tier3", "pyramid_shape"),
+              description="MTSS bands: Tier 1 75–85 %, Tier 2 10–15 %, Tier 3 3–5 %."),
         Chart("table", "Is tutoring moving students? District effect with 95 % CI",
               "select cycle_id, subject, n_treated, n_comparison, round(effect_sd, 3) as effect_sd, "
               "round(ci_low, 3) as ci_low, round(ci_high, 3) as ci_high, wwc_baseline_status from impact_estimates "
