@@ -44,3 +44,26 @@ clean:
 
 bench: install
 	$(BIN)/python bench/run.py $(or $(SCALE),demo)
+
+# ---- role dashboards: Apache Superset in its own venv (README "Dashboards"); CONFIG=… for your district
+DASH_VENV := dashboards/.venv
+DASH_TEMPLATE := $(DASH_VENV)/superset-template/superset.db
+.PHONY: dashboards dashboards-install dashboards-serve
+
+$(DASH_VENV)/bin/superset: dashboards/requirements.txt
+	$(PYTHON) -m venv $(DASH_VENV)
+	$(DASH_VENV)/bin/pip install --quiet --no-deps -r dashboards/requirements.txt
+	touch $@
+
+$(DASH_TEMPLATE): $(DASH_VENV)/bin/superset
+	SCARF_ANALYTICS=false $(DASH_VENV)/bin/python dashboards/build.py template
+
+dashboards-install: $(DASH_TEMPLATE)
+
+dashboards: dashboards-install
+	@test -f $(or $(CONFIG),$(DEMO_CONFIG)) || (echo "run 'make demo' first (or set CONFIG=path/to/config.yml)"; exit 2)
+	$(DASH_VENV)/bin/python dashboards/build.py build --config $(or $(CONFIG),$(DEMO_CONFIG))
+
+dashboards-serve: dashboards-install
+	$(DASH_VENV)/bin/python dashboards/build.py serve --config $(or $(CONFIG),$(DEMO_CONFIG)) \
+	  --output $(or $(OUTPUT),public) --port $(or $(PORT),8088)
