@@ -188,8 +188,8 @@ group_dosage as (
         case when meets_target then 'met' else 'missed' end || ' the weekly target '
             || cast(run_weeks as {{ dbt.type_string() }}) || ' weeks in a row since the week of '
             || cast(run_start as {{ dbt.type_string() }}) || ' (a week: '
-            || cast(round(mean_meetings, 1) as {{ dbt.type_string() }}) || ' meetings, '
-            || cast(cast(round(mean_minutes, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+            || cast({{ stable('mean_meetings', 1) }} as {{ dbt.type_string() }}) || ' meetings, '
+            || cast(cast({{ stable('mean_minutes', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
             || ' minutes delivered on average; target '
             || cast({{ var('sessions_per_week') }} as {{ dbt.type_string() }}) || ' and '
             || cast({{ var('weekly_minutes') }} as {{ dbt.type_string() }}) || ')' as detail
