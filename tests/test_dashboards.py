@@ -53,7 +53,8 @@ def district(tmp_path_factory):
                 "--school-year", "2025-26")
         assert r.returncode == 0, r.stderr
         config = load_config(out / "config.yml")
-        for c in config.cycles[2:]:
+        # two mid-year cycles (year-to-date deliveries): the winter benchmark is in, so impact has rows
+        for c in config.cycles[:3] + config.cycles[5:]:
             shutil.rmtree(config.inbox / c.id)
         r = cli("run", "--config", str(config.path), "--all", timeout=1800)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -171,7 +172,7 @@ def test_make_dashboards_prints_where_to_open_them_and_is_quick(district):
     slugs = {s for (s,) in con.execute("select slug from dashboards")}
     con.close()
     schools = {s for (s,) in duckdb.sql(f"select school_id from read_parquet("
-                                        f"'{config.landing / config.cycles[1].id / 'schools.parquet'}') "
+                                        f"'{config.landing / config.cycles[4].id / 'schools.parquet'}') "
                                         "where org_type = 'school'").fetchall()}
     assert {"leadership", "coach", "coordinator", "data-team"} | {f"principal-{s.lower()}" for s in schools} <= slugs
 
@@ -262,7 +263,7 @@ def test_public_output_holds_no_student_name_or_id(district, servers):
     file of the public output and in what its page and its chart-data API return."""
     _need_chromium()
     config, ports = servers
-    land = config.landing / config.cycles[1].id
+    land = config.landing / config.cycles[4].id
     ids = set()
     for row in duckdb.sql(f"select student_id, local_id, state_id, username, first_name || ' ' || last_name "
                           f"from read_parquet('{land / 'students.parquet'}')").fetchall():
@@ -289,8 +290,9 @@ def test_public_output_holds_no_student_name_or_id(district, servers):
               out.push(await r.text());
             }
             return out.join('\\n'); })()"""))
-    text = "\n".join(blobs)
     import re
+    # Superset's own log rows carry clock times to the microsecond (13:04:41.578696): not student data
+    text = re.sub(r"\d{2}:\d{2}:\d{2}\.\d{1,9}", " ", "\n".join(blobs))
     words = set(re.findall(r"[\w\-]+(?: [\w\-]+)?", text))
     assert not (ids & words), sorted(ids & words)[:5]
     assert not [i for i in ids if len(i) >= 8 and i in text][:5]
