@@ -107,6 +107,33 @@ def _secure(path: Path, mode: int, group: str | None) -> None:
             pass
 
 
+def _write_page(path: Path, text: str, gid: int | None) -> None:
+    """Create one page with its restricted mode (and group) set on the open file: no chmod/chown by
+    path and no fsync per page — the publish makes the whole folder durable once before it is
+    renamed into place (``publish._fsync_tree``), and a page is never seen before that rename."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)            # the umask may have cleared bits of FILE_MODE
+        if gid is not None:
+            try:
+                os.fchown(fd, -1, gid)
+            except PermissionError:
+                pass
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def _group_id(group: str | None) -> int | None:
+    if not group:
+        return None
+    import grp
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        return None
+
+
 def write_teacher_digests(config: Config, cycle: Cycle, folder: Path, version: str) -> Path | None:
     """Write ``<folder>/teacher_digests/`` for ``cycle`` from ``<folder>/parquet/teacher_digest.parquet``;
     returns the index page, or None when the publication has no teacher_digest mart."""
@@ -117,6 +144,7 @@ def write_teacher_digests(config: Config, cycle: Cycle, folder: Path, version: s
     out = folder / DIGEST_DIR
     out.mkdir()
     _secure(out, DIR_MODE, group)
+    gid = _group_id(group)
     cells = cell_sql()
     left = ('class="l"', 'class="notes"')
     header = "<tr>" + "".join("<th class='" + ("l" if any(k in c for k in left) else "") + f"'>{escape(h)}</th>"
@@ -153,9 +181,7 @@ def write_teacher_digests(config: Config, cycle: Cycle, folder: Path, version: s
                "is since this year's baseline (— until a later result exists). Exit eligible: the targeted skill "
                "reached mastery or the latest result meets benchmark — talk to the coordinator about exiting.</p>"
                "</body></html>")
-        p = out / fname
-        p.write_text(doc, encoding="utf-8")
-        _secure(p, FILE_MODE, group)
+        _write_page(out / fname, doc, gid)
         index_rows.append(f"<tr><td class='l'><a href='{escape(fname)}'>{who}</a></td><td class='l'>"
                           f"{escape(email or '')}</td><td class='l'>{escape(schools or '')}</td><td>{n_students}</td></tr>")
     index = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Teacher digests — {escape(cycle.id)}</title>"
@@ -165,6 +191,5 @@ def write_teacher_digests(config: Config, cycle: Cycle, folder: Path, version: s
              + ("".join(index_rows) or "<tr><td class='l' colspan='4'>No teacher has a tutored student this cycle.</td></tr>")
              + "</table></body></html>")
     ip = out / "index.html"
-    ip.write_text(index, encoding="utf-8")
-    _secure(ip, FILE_MODE, group)
+    _write_page(ip, index, gid)
     return ip

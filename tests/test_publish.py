@@ -125,3 +125,39 @@ def test_status_counts_cycles_whose_folders_fell_to_retention_as_published(cfg, 
         assert rows[c.id]["state"] == "published" and rows[c.id]["published_version"] == f"{c.id}/v1", c.id
     assert rows[cfg.cycles[0].id]["gates"] == {"gate1": "passed", "gate2": "passed"}
     assert rows[cfg.cycles[5].id]["state"] == "waiting"
+
+
+def test_serving_files_carried_from_the_previous_publication_match_its_parquet(cfg, tmp_path, monkeypatch):
+    """The serving files start as a copy of the previous publication's (so a seventh cycle does not
+    reload six cycles of history); every table must still hold exactly its Parquet's rows — after a
+    new cycle, a rerun of a cycle, and a mart whose columns changed — in storage format v1.0.0."""
+    import struct
+    import orchestration.publish as pub
+    copied = []
+    real_copy = pub.shutil.copyfile
+    monkeypatch.setattr(pub.shutil, "copyfile", lambda a, b: (copied.append(Path(a).name), real_copy(a, b))[1])
+    c1, c2, c3 = cfg.cycles[0], cfg.cycles[1], cfg.cycles[2]
+    publish(cfg, c1, fake_build(tmp_path / "b1.duckdb", c1.id, 20), cfg.landing, audit(c1))
+    assert copied == []                                          # nothing to carry into the first one
+    publish(cfg, c2, fake_build(tmp_path / "b2.duckdb", c2.id, 30), cfg.landing, audit(c2))
+    publish(cfg, c2, fake_build(tmp_path / "b3.duckdb", c2.id, 33), cfg.landing, audit(c2))
+    b4 = fake_build(tmp_path / "b4.duckdb", c3.id, 40)
+    con = duckdb.connect(str(b4))
+    con.execute("alter table student_tiers add column note varchar default 'new'")
+    con.close()
+    publish(cfg, c3, b4, cfg.landing, audit(c3))
+    assert copied.count("marts_restricted.duckdb") == 3 and copied.count("marts_aggregate.duckdb") == 3
+    cur = (cfg.published / "current").resolve()
+    for name in ("marts_restricted.duckdb", "marts_aggregate.duckdb"):
+        assert struct.unpack("<Q", (cur / name).read_bytes()[12:20])[0] == 64
+        con = duckdb.connect(str(cur / name), read_only=True)
+        for (t,) in con.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall():
+            pq = cur / "parquet" / f"{t}.parquet"
+            diff = con.execute(f"(select * from main.\"{t}\" except all select * from read_parquet('{pq}')) union all "
+                               f"(select * from read_parquet('{pq}') except all select * from main.\"{t}\")").fetchall()
+            assert diff == [], (name, t)
+        con.close()
+    con = duckdb.connect(str(cur / "marts_restricted.duckdb"), read_only=True)
+    assert con.execute("select cycle_id, count(*), count(note) from student_tiers group by 1 order by 1").fetchall() == \
+        [(c1.id, 20, 0), (c2.id, 33, 0), (c3.id, 40, 40)]
+    con.close()
