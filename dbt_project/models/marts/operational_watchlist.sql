@@ -188,7 +188,7 @@ group_dosage as (
         case when meets_target then 'met' else 'missed' end || ' the weekly target '
             || cast(run_weeks as {{ dbt.type_string() }}) || ' weeks in a row since the week of '
             || cast(run_start as {{ dbt.type_string() }}) || ' (a week: '
-            || cast({{ stable('mean_meetings', 1) }} as {{ dbt.type_string() }}) || ' meetings, '
+            || cast(cast(mean_meetings as decimal(6, 1)) as {{ dbt.type_string() }}) || ' meetings, '
             || cast(cast({{ stable('mean_minutes', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
             || ' minutes delivered on average; target '
             || cast({{ var('sessions_per_week') }} as {{ dbt.type_string() }}) || ' and '
