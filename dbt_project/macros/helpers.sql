@@ -85,3 +85,26 @@
 {% macro postgres__stable(expression, digits) -%}
     cast(round(cast({{ expression }} as numeric), {{ digits }}) as {{ type_double() }})
 {%- endmacro %}
+
+
+{# A student's primary tutor in `sessions` (a relation or CTE of int_sessions rows): the tutor of the
+   most attended sessions, ties to the one seen first, then the lower tutor_id. One row per
+   student × subject: student_id, subject, tutor_id, attended_with_tutor. #}
+{% macro primary_tutor(sessions) -%}
+    select student_id, subject, tutor_id, attended_with_tutor
+    from (
+        select
+            student_id,
+            subject,
+            tutor_id,
+            count(*) as attended_with_tutor,
+            row_number() over (
+                partition by student_id, subject
+                order by count(*) desc, min(session_start), tutor_id
+            ) as tutor_rank
+        from {{ sessions }}
+        where is_attended and tutor_id is not null
+        group by student_id, subject, tutor_id
+    ) as ranked
+    where tutor_rank = 1
+{%- endmacro %}

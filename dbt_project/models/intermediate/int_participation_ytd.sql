@@ -57,24 +57,8 @@ weeks as (
     group by student_id, subject
 ),
 
-tutor_counts as (
-    select student_id, subject, tutor_id, count(*) as n_attended, min(session_start) as first_seen
-    from sessions
-    where is_attended and tutor_id is not null
-    group by student_id, subject, tutor_id
-),
-
 primary_tutor as (
-    select * from (
-        select
-            tutor_counts.*,
-            row_number() over (
-                partition by student_id, subject
-                order by n_attended desc, first_seen, tutor_id
-            ) as tutor_rank
-        from tutor_counts
-    ) as ranked
-    where tutor_rank = 1
+    {{ primary_tutor('sessions') }}
 ),
 
 joined as (

@@ -109,29 +109,8 @@ weeks_on_target as (
 ),
 
 -- tutor consistency: attended sessions per tutor, ties broken by the tutor seen first
-tutor_counts as (
-    select
-        student_id,
-        subject,
-        tutor_id,
-        count(*) as attended_with_tutor,
-        min(session_start) as first_seen
-    from cycle_sessions
-    where is_attended and tutor_id is not null
-    group by student_id, subject, tutor_id
-),
-
 primary_tutor as (
-    select * from (
-        select
-            tutor_counts.*,
-            row_number() over (
-                partition by student_id, subject
-                order by attended_with_tutor desc, first_seen, tutor_id
-            ) as tutor_rank
-        from tutor_counts
-    ) as ranked
-    where tutor_rank = 1
+    {{ primary_tutor('cycle_sessions') }}
 ),
 
 joined as (
