@@ -27,7 +27,7 @@ demo: install $(DEMO_CONFIG)
 	@echo "Dagster UI with this demo's runs:  make ui   (then open http://127.0.0.1:3000)"
 
 test: install
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 ui: install
 	@test -f $(DEMO_CONFIG) || (echo "run 'make demo' first (or set CONFIG=path/to/config.yml)"; exit 2)
