@@ -84,7 +84,7 @@ def audit_rows(cycle: Cycle, run_id: str, version: str | None, landing, gate1, g
     for f in landing.files:
         rows.append({
             "cycle_id": cycle.id, "as_of_date": cycle.as_of.isoformat(), "run_id": run_id,
-            "published_version": version, "source_file": f.source_file, "layout": f.layout, "sha256": f.sha256,
+            "published_version": version, "source_file": f.source_file, "layout": f.layout_variant or f.layout, "sha256": f.sha256,
             "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined,
             "quarantined_by_reason": json.dumps(f.quarantined_by_reason, sort_keys=True),
             "gate1_status": gate1.status if gate1 else None, "gate2_status": gate2.status if gate2 else None,
