@@ -135,8 +135,11 @@ def _fill(out: Path) -> None:
 
     con = duckdb.connect(str(serving), read_only=True)
     tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    schools = [r[0] for r in con.execute(
-        "select distinct school_id from tier_distribution where school_id <> 'ALL' order by 1").fetchall()]
+    names = ("(select school_id, max(school_name) as school_name from schools group by school_id)"
+             if "schools" in tables else "(select null as school_id, null as school_name)")
+    schools = con.execute(
+        "select distinct t.school_id, coalesce(n.school_name, t.school_id) from tier_distribution t "
+        f"left join {names} n on n.school_id = t.school_id where t.school_id <> 'ALL' order by 1").fetchall()
     page_list = pages.public_pages() if output == "public" else pages.restricted_pages(schools)
     for page in page_list:
         absent = [c for c in page.charts if c.optional and any(m not in tables for m in c.marts)]

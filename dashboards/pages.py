@@ -118,10 +118,11 @@ def leadership() -> Page:
 
 
 # ---------------------------------------------------------------- principal: one page per school
-def principal(school_id: str) -> Page:
+def principal(school_id: str, school_name: str | None = None) -> Page:
     s = school_id.replace("'", "''")
-    p = Page(f"principal-{slugify(school_id)}", f"Principal — {school_id}", "principal",
-             f"School {school_id}: its pyramid, who is served and who needs it, dosage and no-shows, growth "
+    name = school_name or school_id
+    p = Page(f"principal-{slugify(school_id)}", f"Principal — {name}", "principal",
+             f"{name} ({school_id}): its pyramid, who is served and who needs it, dosage and no-shows, growth "
              "against the matched comparison, and overdue exits.")
     p.charts += [
         Chart("bar", "Our pyramid by cycle (%), reading, all grades",
@@ -397,8 +398,9 @@ def slugify(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
 
 
-def restricted_pages(schools: list[str]) -> list[Page]:
-    return [leadership(), *[principal(s) for s in schools], coach(), coordinator(), data_team()]
+def restricted_pages(schools: list[tuple[str, str]]) -> list[Page]:
+    """``schools``: (school_id, school name) pairs, one principal page each."""
+    return [leadership(), *[principal(s, name) for s, name in schools], coach(), coordinator(), data_team()]
 
 
 def public_pages() -> list[Page]:

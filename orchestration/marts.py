@@ -13,7 +13,8 @@ RESTRICTED = (
 )
 AGGREGATE = (
     "tier_distribution", "impact_estimates", "checkpoint_30_60_90", "equity_by_subgroup", "identification_audit",
-    "program_costs", "metric_status", "accountability_alignment", "operational_watchlist_summary", "cycle_audit",
+    "program_costs", "metric_status", "accountability_alignment", "operational_watchlist_summary", "schools",
+    "cycle_audit",
 )
 ALL_MARTS = RESTRICTED + AGGREGATE
 STUDENT_COLUMNS = ("student_id", "student_key", "student_name", "first_name", "last_name")

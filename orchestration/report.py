@@ -89,6 +89,15 @@ class _Marts:
             return []
         return self.con.execute(sql.replace("{m}", self.rel(m)), [self.cycle_id, *params]).fetchall()
 
+    def school(self, school_id) -> str:
+        """A school's name from the ``schools`` mart (its id when the mart or the school is missing;
+        ``ALL`` reads as the district)."""
+        if not hasattr(self, "_school_names"):
+            self._school_names = dict(self.rows("schools", "select school_id, school_name from {m} where cycle_id = ?"))
+        if school_id == "ALL":
+            return "district (all schools)"
+        return self._school_names.get(school_id) or str(school_id)
+
 
 WATCHLIST_ITEMS = {
     "no_show_school": "schools where enrolled students attend no session",
@@ -293,7 +302,7 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
     html.append(f"<p class='note'>MTSS model: Tier 1 {b['tier1'][0]}–{b['tier1'][1]} %, Tier 2 {b['tier2'][0]}–{b['tier2'][1]} %, "
                 f"Tier 3 {b['tier3'][0]}–{b['tier3'][1]} %. Under 50 % in Tier 1 is an inverted pyramid: the gap is in Tier 1 "
                 "instruction, not intervention capacity.</p>")
-    data = [{"school": r[1], "subject": r[0], "tier": f"Tier {k}", "pct": r[2 + k]} for r in rows if not r[7] for k in (1, 2, 3)]
+    data = [{"school": M.school(r[1]), "subject": r[0], "tier": f"Tier {k}", "pct": r[2 + k]} for r in rows if not r[7] for k in (1, 2, 3)]
     if data:
         html.append(_svg({"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"values": data},
                           "facet": {"column": {"field": "subject", "title": None}},
@@ -304,7 +313,7 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
                                                 "color": {"field": "tier", "scale": {"range": ["#3c8d5a", "#e0a526", "#c2412d"]}},
                                                 "order": {"field": "tier"}}}}))
     html.append(_table(["subject", "school", "students", "Tier 1", "Tier 2", "Tier 3", "shape"],
-                       [[escape(r[0]), escape(r[1]), fmt(r[2], "int"), fmt(r[3], "pct100"), fmt(r[4], "pct100"),
+                       [[escape(r[0]), escape(M.school(r[1])), fmt(r[2], "int"), fmt(r[3], "pct100"), fmt(r[4], "pct100"),
                          fmt(r[5], "pct100"), f"<span class='flag'>inverted</span>" if r[6] == "inverted" else
                          ("<span class='note'>suppressed</span>" if r[7] else escape(str(r[6])))] for r in rows], 2))
     sections.append(("tiers", "Who needs support: tier pyramids against the MTSS bands", "".join(html)))
@@ -380,7 +389,8 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
                 "students against never-enrolled Tier 2/3 peers in the same grade and baseline band, Hedges-corrected, "
                 "with a 95 % confidence interval. WWC baseline equivalence: ≤ 0.05 SD satisfied, ≤ 0.25 requires adjustment "
                 "(met by the stratification).</p>")
-    forest = [{"label": f"{r[1]}: {r[2]}" if r[1] != "district" else "district", "subject": r[0], "effect": r[6],
+    forest = [{"label": f"{r[1]}: {M.school(r[2]) if r[1] == 'school' else r[2]}" if r[1] != "district" else "district",
+               "subject": r[0], "effect": r[6],
                "lo": r[8], "hi": r[9]} for r in rows if r[3] == "itt" and not r[13] and r[6] is not None]
     if forest:
         html.append("<h3>Effect of tutoring (intent to treat), with 95 % CI</h3>")
@@ -408,7 +418,8 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
                                "encoding": {"x": {"field": "band", "sort": None}, "y": {"field": "effect", "type": "quantitative"}}}]}}))
     html.append(_table(["subject", "scope", "value", "group", "treated", "comparison", "effect (SD)", "SE", "95 % CI",
                         "baseline diff", "WWC baseline", "treated unmatched"],
-                       [[escape(r[0]), escape(r[1]), escape(str(r[2])), escape(r[3]), fmt(r[4], "int"), fmt(r[5], "int"),
+                       [[escape(r[0]), escape(r[1]), escape(M.school(r[2]) if r[1] == "school" else str(r[2])), escape(r[3]),
+                         fmt(r[4], "int"), fmt(r[5], "int"),
                          fmt(r[6], "sd"), fmt(r[7]), f"{fmt(r[8], 'sd')} to {fmt(r[9], 'sd')}" if r[8] is not None else fmt(None),
                          fmt(r[10], "sd"), escape(str(r[11] or "")), fmt(r[12], "int")]
                         for r in rows if r[1] in ("district", "school", "tutor_type", "partner_org") and not r[13]], 4))
