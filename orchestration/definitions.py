@@ -224,10 +224,58 @@ def delivery_sensor(context: dg.SensorEvaluationContext):
             for cid, fp in sorted(new.items())]
 
 
+@dg.op(config_schema={"as_of": dg.Field(str, description="an ISO date inside a cycle, before its end")},
+       pool=WRITER_POOL)
+def weekly_watchlist(context: dg.OpExecutionContext) -> str:
+    """The weekly operational watchlist as of a date between reviews (orchestration/weekly.py, the
+    same run as ``tutoring-impact run --as-of DATE``): published/<cycle>/weekly/<DATE>/; current
+    stays where it is."""
+    import datetime as dt
+    from orchestration.weekly import WeeklyGateError, run_weekly, weekly_cycle
+    as_of = dt.date.fromisoformat(context.op_config["as_of"])
+    cycle = weekly_cycle(CONFIG, as_of)
+    logs = CONFIG.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(logs / f"{cycle.id}-weekly-{as_of}.log", "w") as log:
+            folder = run_weekly(CONFIG, as_of, context.run_id, log=log)
+    except WeeklyGateError as e:
+        raise dg.Failure(description=f"weekly watchlist as of {as_of}: a gate failed, nothing written ({e})",
+                         metadata={"failure_report": dg.MetadataValue.path(str(e.report))}) from None
+    context.add_output_metadata({"cycle": cycle.id, "as_of": as_of.isoformat(),
+                                 "folder": dg.MetadataValue.path(str(folder))})
+    return str(folder)
+
+
+@dg.job(description="The weekly operational watchlist between six-week reviews (run --as-of DATE)")
+def weekly():
+    weekly_watchlist()
+
+
+@dg.schedule(job=weekly, cron_schedule="0 6 * * 1", execution_timezone=str(CONFIG.timezone),
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def weekly_schedule(context: dg.ScheduleEvaluationContext):
+    """Monday mornings inside a cycle: the watchlist as of the day before (the week's data so far),
+    once per date, when the cycle's delivery so far is in the inbox."""
+    import datetime as dt
+    from orchestration.weekly import weekly_cycle
+    today = context.scheduled_execution_time.astimezone(CONFIG.timezone).date() \
+        if context.scheduled_execution_time else _district_today()
+    as_of = today - dt.timedelta(days=1)
+    try:
+        cycle = weekly_cycle(CONFIG, as_of)
+    except ConfigError:
+        return dg.SkipReason(f"{as_of} is not inside a cycle before its end: the six-week run covers it")
+    if not (CONFIG.inbox / cycle.id).is_dir():
+        return dg.SkipReason(f"no delivery for {cycle.id} in {CONFIG.inbox} yet")
+    return dg.RunRequest(run_key=f"weekly-{as_of}", tags={"trigger": "schedule", "cycle": cycle.id},
+                         run_config={"ops": {"weekly_watchlist": {"config": {"as_of": as_of.isoformat()}}}})
+
+
 defs = dg.Definitions(
     assets=[*PULL_ASSETS, land_delivery, dbt_marts, publication],
-    jobs=[cycle_job],
-    schedules=[cycle_schedule],
+    jobs=[cycle_job, weekly],
+    schedules=[cycle_schedule, weekly_schedule],
     sensors=[delivery_sensor, make_run_failure_sensor(cycle_job, CONFIG)],
     resources={"dbt": DbtCliResource(project_dir=DBT, profiles_dir=str(pipeline.DBT_DIR),
                                      dbt_executable=pipeline.dbt_executable())},

@@ -266,6 +266,30 @@ def test_weekly_as_of_publishes_only_the_watchlist(small_district):
     assert r.returncode == 2 and "--as-of" in r.stderr, r.stderr
 
 
+def test_the_weekly_job_in_dagster_writes_the_same_watchlist(small_district, monkeypatch):
+    """The Dagster job `weekly` (what weekly_schedule launches, seen in the UI) runs the same weekly
+    publication as `run --as-of`."""
+    import datetime as dt
+    import importlib
+    import dagster as dg
+    config, _, _ = small_district
+    cycle = config.cycles[1]
+    day = cycle.start + dt.timedelta(days=27)
+    before = os.readlink(config.published / "current")
+    monkeypatch.setenv("TUTORING_IMPACT_CONFIG", str(config.path))
+    import orchestration.definitions as d
+    d = importlib.reload(d)
+    with dg.instance_for_test() as instance:
+        res = d.weekly.execute_in_process(instance=instance, run_config={
+            "ops": {"weekly_watchlist": {"config": {"as_of": day.isoformat()}}}})
+    folder = config.published / cycle.id / "weekly" / day.isoformat()
+    assert res.success and res.output_for_node("weekly_watchlist") == str(folder)
+    con = duckdb.connect(str(folder / "marts_restricted.duckdb"), read_only=True)
+    assert con.execute("select distinct cycle_id, as_of_date from operational_watchlist").fetchall() == [(cycle.id, day)]
+    con.close()
+    assert os.readlink(config.published / "current") == before
+
+
 def test_report_has_the_accountability_sections(small_district):
     config, _, _ = small_district
     html = (config.published / "current" / "report.html").read_text(encoding="utf-8")

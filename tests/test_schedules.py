@@ -77,6 +77,23 @@ def test_schedule_and_sensor_with_dagster_test_contexts(definitions, tmp_path):
         assert isinstance(d.delivery_sensor(again), dg.SkipReason)   # same files: not twice
 
 
+def test_weekly_schedule_asks_for_the_watchlist_as_of_sunday_inside_a_cycle(definitions):
+    import dagster as dg
+    d = definitions
+    tz = d.CONFIG.timezone
+    monday = dt.datetime(2026, 9, 14, 6, tzinfo=tz)                  # inside 2026-27-C1 (08-17 … 09-27)
+    assert isinstance(d.weekly_schedule(dg.build_schedule_context(scheduled_execution_time=monday)), dg.SkipReason)
+    (d.CONFIG.inbox / "2026-27-C1" / "sis").mkdir(parents=True)       # the delivery so far has arrived
+    req = d.weekly_schedule(dg.build_schedule_context(scheduled_execution_time=monday))
+    assert req.run_key == "weekly-2026-09-13" and req.tags["cycle"] == "2026-27-C1"
+    assert req.run_config == {"ops": {"weekly_watchlist": {"config": {"as_of": "2026-09-13"}}}}
+    # the day before a cycle's end is still weekly; the Monday after its last day is the six-week run's
+    last = dt.datetime(2026, 9, 28, 6, tzinfo=tz)                     # as of 09-27 = C1's end
+    assert isinstance(d.weekly_schedule(dg.build_schedule_context(scheduled_execution_time=last)), dg.SkipReason)
+    summer = dt.datetime(2027, 7, 12, 6, tzinfo=tz)
+    assert isinstance(d.weekly_schedule(dg.build_schedule_context(scheduled_execution_time=summer)), dg.SkipReason)
+
+
 def test_definitions_snapshot(definitions):
     """The asset graph, checks, jobs and automation: an accidental change shows up here."""
     d = definitions
@@ -87,7 +104,7 @@ def test_definitions_snapshot(definitions):
         assert t in keys, t
     checks = {c.name for c in repo.asset_graph.asset_check_keys}
     assert {"gate1_sources", "gate2_marts"} <= checks
-    assert [j.name for j in repo.get_all_jobs() if not j.name.startswith("__")] == ["cycle"]
-    assert {s.name for s in repo.schedule_defs} == {"cycle_schedule"}
+    assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == ["cycle", "weekly"]
+    assert {s.name for s in repo.schedule_defs} == {"cycle_schedule", "weekly_schedule"}
     assert {s.name for s in repo.sensor_defs} == {"delivery_sensor", "cycle_failure_alert"}
     assert d.PARTITIONS.get_partition_keys() == [f"2026-27-C{k}" for k in range(1, 8)]
