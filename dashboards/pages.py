@@ -54,14 +54,14 @@ def leadership() -> Page:
         Chart("bar", "District tier shares by cycle (%), reading",
               "select cycle_id, round(pct_tier1, 1) as pct_tier1, round(pct_tier2, 1) as pct_tier2, "
               "round(pct_tier3, 1) as pct_tier3 from tier_distribution "
-              "where school_id = 'ALL' and grade = 'ALL' and subject = 'reading' and not suppressed",
+              "where school_id = 'ALL' and grade = 'ALL' and subject = 'reading'",
               ("tier_distribution",), x="cycle_id", stack=True,
               metrics=(("Tier 1 %", "MAX(pct_tier1)"), ("Tier 2 %", "MAX(pct_tier2)"), ("Tier 3 %", "MAX(pct_tier3)")),
               description="MTSS bands: Tier 1 75–85 %, Tier 2 10–15 %, Tier 3 3–5 %."),
         Chart("bar", "District tier shares by cycle (%), math",
               "select cycle_id, round(pct_tier1, 1) as pct_tier1, round(pct_tier2, 1) as pct_tier2, "
               "round(pct_tier3, 1) as pct_tier3 from tier_distribution "
-              "where school_id = 'ALL' and grade = 'ALL' and subject = 'math' and not suppressed",
+              "where school_id = 'ALL' and grade = 'ALL' and subject = 'math'",
               ("tier_distribution",), x="cycle_id", stack=True,
               metrics=(("Tier 1 %", "MAX(pct_tier1)"), ("Tier 2 %", "MAX(pct_tier2)"), ("Tier 3 %", "MAX(pct_tier3)"))),
         Chart("table", "School pyramids, latest cycle (vs MTSS bands)",
@@ -125,16 +125,17 @@ def principal(school_id: str, school_name: str | None = None) -> Page:
              f"{name} ({school_id}): its pyramid, who is served and who needs it, dosage and no-shows, growth "
              "against the matched comparison, and overdue exits.")
     p.charts += [
+        # every cycle's row: a share withheld for a small count is NULL (no bar); the others still show
         Chart("bar", "Our pyramid by cycle (%), reading, all grades",
               "select cycle_id, round(pct_tier1, 1) as pct_tier1, round(pct_tier2, 1) as pct_tier2, "
               "round(pct_tier3, 1) as pct_tier3 from tier_distribution "
-              f"where school_id = '{s}' and grade = 'ALL' and subject = 'reading' and not suppressed",
+              f"where school_id = '{s}' and grade = 'ALL' and subject = 'reading'",
               ("tier_distribution",), x="cycle_id", stack=True,
               metrics=(("Tier 1 %", "MAX(pct_tier1)"), ("Tier 2 %", "MAX(pct_tier2)"), ("Tier 3 %", "MAX(pct_tier3)"))),
         Chart("bar", "Our pyramid by cycle (%), math, all grades",
               "select cycle_id, round(pct_tier1, 1) as pct_tier1, round(pct_tier2, 1) as pct_tier2, "
               "round(pct_tier3, 1) as pct_tier3 from tier_distribution "
-              f"where school_id = '{s}' and grade = 'ALL' and subject = 'math' and not suppressed",
+              f"where school_id = '{s}' and grade = 'ALL' and subject = 'math'",
               ("tier_distribution",), x="cycle_id", stack=True,
               metrics=(("Tier 1 %", "MAX(pct_tier1)"), ("Tier 2 %", "MAX(pct_tier2)"), ("Tier 3 %", "MAX(pct_tier3)"))),
         Chart("table", "Served vs need, latest cycle (identification audit)",

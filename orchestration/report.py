@@ -302,7 +302,9 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
     html.append(f"<p class='note'>MTSS model: Tier 1 {b['tier1'][0]}–{b['tier1'][1]} %, Tier 2 {b['tier2'][0]}–{b['tier2'][1]} %, "
                 f"Tier 3 {b['tier3'][0]}–{b['tier3'][1]} %. Under 50 % in Tier 1 is an inverted pyramid: the gap is in Tier 1 "
                 "instruction, not intervention capacity.</p>")
-    data = [{"school": M.school(r[1]), "subject": r[0], "tier": f"Tier {k}", "pct": r[2 + k]} for r in rows if not r[7] for k in (1, 2, 3)]
+    # a share withheld for a small count is NULL (—); the row's other published figures still show
+    data = [{"school": M.school(r[1]), "subject": r[0], "tier": f"Tier {k}", "pct": r[2 + k]}
+            for r in rows if r[3] is not None for k in (1, 2, 3) if r[2 + k] is not None]
     if data:
         html.append(_svg({"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"values": data},
                           "facet": {"column": {"field": "subject", "title": None}},
@@ -315,7 +317,9 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
     html.append(_table(["subject", "school", "students", "Tier 1", "Tier 2", "Tier 3", "shape"],
                        [[escape(r[0]), escape(M.school(r[1])), fmt(r[2], "int"), fmt(r[3], "pct100"), fmt(r[4], "pct100"),
                          fmt(r[5], "pct100"), f"<span class='flag'>inverted</span>" if r[6] == "inverted" else
-                         ("<span class='note'>suppressed</span>" if r[7] else escape(str(r[6])))] for r in rows], 2))
+                         ("<span class='note'>suppressed</span>" if r[6] is None else
+                          escape(str(r[6])) + (" <span class='note'>(some counts withheld)</span>" if r[7] else ""))]
+                        for r in rows], 2))
     sections.append(("tiers", "Who needs support: tier pyramids against the MTSS bands", "".join(html)))
 
     # ---- dosage (restricted marts summarised over ≥ min_n students)
