@@ -15,11 +15,12 @@
     {{ return(dims) }}
 {%- endmacro %}
 
-{#- One row per student × dimension × value, plus the dimension's 'ALL' row (its total), from a CTE.
+{#- One row per student × dimension × value, plus the dimension's 'ALL' row (its total), from a CTE;
+    `dims` ((dimension, SQL value) pairs) defaults to subgroup_dimensions().
     One scan of the CTE joined to the list of (dimension, total?) pairs rather than a union of one
     scan per pair: Spark plans every reference of a CTE anew, and the marts read this many times. -#}
-{% macro expand_subgroups(cte) -%}
-    {%- set dims = subgroup_dimensions() %}
+{% macro expand_subgroups(cte, dims=none) -%}
+    {%- set dims = dims if dims is not none else subgroup_dimensions() %}
     select
         subgroup_cuts.dimension,
         case
