@@ -84,12 +84,19 @@
 {% macro suppress_counts(counts, output, partition_columns, row_dim, col_dim, measures, equations=[], rounds=2, passes=3, largest_first_along=none, min_n=none) -%}
 {%- set keys = partition_columns + [row_dim, col_dim] -%}
 {%- set key_list = keys | join(', ') -%}
-{{ output }}_long as (
+{#- one scan of `counts` joined to the list of measures (Spark plans every reference of a CTE anew) #}
+{{ output }}_measures as (
     {%- for m in measures %}
-    select {{ key_list }}, '{{ m }}' as measure, {{ m }} as n, {{ is_small_count(m, min_n) }} as suppressed
-    from {{ counts }}
-    {%- if not loop.last %} union all{% endif %}
+    select '{{ m }}' as measure{% if not loop.last %} union all{% endif %}
     {%- endfor %}
+),
+{{ output }}_long as (
+    select
+        {% for k in keys %}c.{{ k }}, {% endfor %}m.measure,
+        case {% for m in measures %}when m.measure = '{{ m }}' then c.{{ m }} {% endfor %}end as n,
+        case {% for m in measures %}when m.measure = '{{ m }}' then {{ is_small_count('c.' ~ m, min_n) }} {% endfor %}end as suppressed
+    from {{ counts }} as c
+    cross join {{ output }}_measures as m
 ),
 {%- set previous = namespace(name=output ~ '_long') %}
 {%- for r in range(rounds) %}
