@@ -116,3 +116,20 @@
     {%- if limit_num -%}{%- set values = 'slice(' ~ values ~ ', 1, ' ~ limit_num ~ ')' -%}{%- endif -%}
     array_join({{ values }}, {{ delimiter_text }})
 {%- endmacro %}
+
+{#- A query's rows spread over workers by `columns` (a list of column expressions), written at the
+    end of a select. A chain of window functions whose partitions all contain these columns (the
+    suppression passes of macros/suppression.sql) then runs without moving rows between passes:
+    Spark shuffles once here instead of before every window (a shuffle is a job stage with a fixed
+    cost of a fraction of a second, and the chains hold dozens of windows). Only Spark needs it:
+    elsewhere it renders nothing, and the rows are the same either way. -#}
+{% macro distribute_by(columns) -%}
+    {{ return(adapter.dispatch('distribute_by', 'tutoring_impact')(columns)) }}
+{%- endmacro %}
+
+{% macro default__distribute_by(columns) -%}
+{%- endmacro %}
+
+{% macro spark__distribute_by(columns) -%}
+    {%- if columns %}distribute by {{ columns | join(', ') }}{% endif -%}
+{%- endmacro %}

@@ -18,10 +18,13 @@
     singular test `assert_tier_distribution_no_recoverable_cell` fails the build if a line is still
     left with exactly one suppressed cell. Each pass reads the one before it once (window functions,
     no self-join): engines that inline CTEs, such as Spark, would otherwise grow the plan
-    exponentially with the passes.
+    exponentially with the passes. Every pass partitions by `partition_columns` and one more
+    column, so the cells are spread by `partition_columns` once, before the first pass (macro
+    distribute_by: Spark then shuffles once, not before every pass); `distribute=false` when the
+    caller has spread them already.
 
     Renders a chain of CTEs ending in `<output>`; call it inside a `with` list. -#}
-{% macro complementary_suppression(cells, output, partition_columns, row_dim, col_dim, size, flag, passes=4, largest_first_along=none) -%}
+{% macro complementary_suppression(cells, output, partition_columns, row_dim, col_dim, size, flag, passes=4, largest_first_along=none, distribute=true) -%}
 {%- set steps = [] -%}
 {%- for i in range(passes) -%}
     {%- do steps.append((row_dim, col_dim)) -%}
@@ -29,6 +32,7 @@
 {%- endfor -%}
 {%- set part = (partition_columns | join(', ') ~ ', ') if partition_columns else '' -%}
 {%- set previous = namespace(name=cells) -%}
+{%- set spread = (distribute_by(partition_columns) | trim) if distribute else '' -%}
 {%- for line_dim, other_dim in steps -%}
 {%- set step_name = output ~ '_pass_' ~ loop.index -%}
 {{ step_name }} as (
@@ -53,7 +57,7 @@
                          c.{{ size }}, case when c.{{ other_dim }} = 'ALL' then 1 else 0 end, c.{{ other_dim }}
                 {%- endif %}
             ) as complement_rank
-        from {{ previous.name }} as c
+        from {% if loop.first and spread %}(select * from {{ previous.name }} {{ spread }}){% else %}{{ previous.name }}{% endif %} as c
     ) as ranked
 ),
 {%- set previous.name = step_name -%}
@@ -84,12 +88,21 @@
 {% macro suppress_counts(counts, output, partition_columns, row_dim, col_dim, measures, equations=[], rounds=2, passes=3, largest_first_along=none, min_n=none) -%}
 {%- set keys = partition_columns + [row_dim, col_dim] -%}
 {%- set key_list = keys | join(', ') -%}
-{{ output }}_long as (
+{#- one scan of `counts` joined to the list of measures (Spark plans every reference of a CTE anew) #}
+{{ output }}_measures as (
     {%- for m in measures %}
-    select {{ key_list }}, '{{ m }}' as measure, {{ m }} as n, {{ is_small_count(m, min_n) }} as suppressed
-    from {{ counts }}
-    {%- if not loop.last %} union all{% endif %}
+    select '{{ m }}' as measure{% if not loop.last %} union all{% endif %}
     {%- endfor %}
+),
+{{ output }}_long as (
+    select
+        {% for k in keys %}c.{{ k }}, {% endfor %}m.measure,
+        case {% for m in measures %}when m.measure = '{{ m }}' then c.{{ m }} {% endfor %}end as n,
+        case {% for m in measures %}when m.measure = '{{ m }}' then {{ is_small_count('c.' ~ m, min_n) }} {% endfor %}end as suppressed
+    from {{ counts }} as c
+    cross join {{ output }}_measures as m
+    {#- every later window partitions by the partition columns and more: spread the rows once #}
+    {{ distribute_by(partition_columns) }}
 ),
 {%- set previous = namespace(name=output ~ '_long') %}
 {%- for r in range(rounds) %}
@@ -118,7 +131,7 @@
 {{ comp }}_cells as (
     select {{ key_list }}, measure, n, suppressed from {{ previous.name }}
 ),
-{{ complementary_suppression(comp ~ '_cells', comp, partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes, largest_first_along=largest_first_along) }},
+{{ complementary_suppression(comp ~ '_cells', comp, partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes, largest_first_along=largest_first_along, distribute=false) }},
 {%- set previous.name = comp %}
 {%- endfor %}
 {%- for eq in equations %}
@@ -141,7 +154,7 @@
 {{ output }}_last_cells as (
     select {{ key_list }}, measure, n, suppressed from {{ previous.name }}
 ),
-{{ complementary_suppression(output ~ '_last_cells', output ~ '_last', partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes, largest_first_along=largest_first_along) }},
+{{ complementary_suppression(output ~ '_last_cells', output ~ '_last', partition_columns + ['measure'], row_dim, col_dim, 'n', 'suppressed', passes=passes, largest_first_along=largest_first_along, distribute=false) }},
 {%- set previous.name = output ~ '_last' %}
 {%- endif %}
 {{ output }} as (

@@ -11,8 +11,6 @@ with sample as (
     select * from {{ ref('int_impact_sample') }}
 ),
 
-{%- set flags = ['ell', 'iep', 'section_504', 'econ_disadv', 'homeless', 'foster', 'hispanic'] %}
-
 -- the schools where each tutor type (and provider) treats students in each subject
 tutor_types as (
     select distinct subject, primary_tutor_type as scope_value, school_id
@@ -24,20 +22,10 @@ partner_orgs as (
     from sample where arm = 'treated' and primary_partner_org is not null and school_id is not null
 ),
 
+-- one scan of the sample joined to the list of scopes (macro scope_rows) and of groups, rather
+-- than a union of one scan per scope and group: Spark plans every one of them anew
 scoped as (
-    select 'district' as scope_type, 'ALL' as scope_value, sample.* from sample
-    union all
-    select 'school', school_id, sample.* from sample where school_id is not null
-    union all
-    select 'grade', grade, sample.* from sample where grade is not null
-    {%- for flag in flags %}
-    union all
-    select 'subgroup', '{{ flag }}=true', sample.* from sample where {{ flag }}
-    {%- endfor %}
-    union all
-    select 'subgroup', 'race=' || race, sample.* from sample where race is not null
-    union all
-    select 'subgroup', 'sex=' || sex, sample.* from sample where sex is not null
+    {{ scope_rows('sample', own_tutor=false) }}
     union all
     select 'tutor_type', primary_tutor_type, sample.* from sample
     where arm = 'treated' and primary_tutor_type is not null
@@ -56,20 +44,25 @@ scoped as (
     where sample.arm = 'comparison'
 ),
 
+dosage_groups as (
+    select 'itt' as group_name
+    union all select 'adequate'
+    union all select 'dosage_0_50'
+    union all select 'dosage_50_80'
+    union all select 'dosage_80_plus'
+),
+
 grouped as (
-    select 'itt' as group_name, scoped.* from scoped
-    union all
-    select 'adequate', scoped.* from scoped
-    where arm = 'comparison' or attainment_ytd >= {{ var('adequate_share') }}
-    union all
-    select 'dosage_0_50', scoped.* from scoped
-    where arm = 'comparison' or attainment_ytd < 0.5
-    union all
-    select 'dosage_50_80', scoped.* from scoped
-    where arm = 'comparison' or (attainment_ytd >= 0.5 and attainment_ytd < 0.8)
-    union all
-    select 'dosage_80_plus', scoped.* from scoped
-    where arm = 'comparison' or attainment_ytd >= 0.8
+    select dosage_groups.group_name, scoped.*
+    from scoped
+    cross join dosage_groups
+    where case
+        when dosage_groups.group_name = 'itt' or scoped.arm = 'comparison' then true
+        when dosage_groups.group_name = 'adequate' then scoped.attainment_ytd >= {{ var('adequate_share') }}
+        when dosage_groups.group_name = 'dosage_0_50' then scoped.attainment_ytd < 0.5
+        when dosage_groups.group_name = 'dosage_50_80' then scoped.attainment_ytd >= 0.5 and scoped.attainment_ytd < 0.8
+        else scoped.attainment_ytd >= 0.8
+    end
 )
 
 select

@@ -97,14 +97,7 @@ population as (
 ),
 
 expanded as (
-    {%- for dimension, value in dims %}
-    select '{{ dimension }}' as dimension, {{ value }} as dimension_value, population.* from population
-    union all
-    select '{{ dimension }}' as dimension, 'ALL' as dimension_value, population.* from population
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {{ expand_subgroups('population', dims) }}
 ),
 
 scoped as (

@@ -8,7 +8,6 @@
 -- growth_z below the rest of its scope, over subgroups with ≥ min_n students on both sides.
 -- Privacy: n with 0 < n < min_n suppresses the row's n, value and status; a second school (or
 -- grade) is suppressed when exactly one would be, since schools and grades add up to the district.
-{%- set flags = ['ell', 'iep', 'section_504', 'econ_disadv', 'homeless', 'foster', 'hispanic'] %}
 {%- set metrics = {
     30: ['started_share:started', 'attendance_rate:attendance_rate', 'family_contact_share:family_contact'],
     60: ['dosage_attainment:attainment', 'adequate_dosage_share:adequate', 'tutor_consistency:tutor_consistency',
@@ -43,36 +42,35 @@ partner_orgs as (
     select distinct primary_partner_org as scope_value from students where primary_partner_org is not null
 ),
 
+-- every scope a row counts in: one scan of the rows joined to the list of scopes (macro
+-- scope_rows) — Spark plans each reference of a CTE anew, and a union of one scan per scope
+-- read this many times filled its driver's heap
 scoped as (
-    select 'district' as scope_type, 'ALL' as scope_value, students.* from students
-    union all
-    select 'school', school_id, students.* from students where school_id is not null
-    union all
-    select 'grade', grade, students.* from students where grade is not null
-    union all
-    select 'tutor_type', primary_tutor_type, students.* from students where primary_tutor_type is not null
-    union all
-    select 'partner_org', primary_partner_org, students.* from students where primary_partner_org is not null
-    {%- for flag in flags %}
-    union all
-    select 'subgroup', '{{ flag }}=true', students.* from students where {{ flag }}
+    {{ scope_rows('students') }}
+),
+
+metric_columns as (
+    {%- for day, pairs in metrics.items() %}
+    {%- set outer = loop %}
+    {%- for pair in pairs %}
+    select {{ day }} as checkpoint_day, '{{ pair.split(':')[0] }}' as metric
+    {%- if not (outer.last and loop.last) %} union all{% endif %}
     {%- endfor %}
-    union all
-    select 'subgroup', 'race=' || race, students.* from students where race is not null
-    union all
-    select 'subgroup', 'sex=' || sex, students.* from students where sex is not null
+    {%- endfor %}
 ),
 
 long_values as (
-    {%- for day, pairs in metrics.items() %}
-    {%- for pair in pairs %}
-    {%- set metric, column = pair.split(':') %}
-    select scope_type, scope_value, subject, checkpoint_day, '{{ metric }}' as metric, {{ column }} as value
-    from scoped where checkpoint_day = {{ day }}
-    {%- if not loop.last %} union all {% endif %}
-    {%- endfor %}
-    {%- if not loop.last %} union all {% endif %}
-    {%- endfor %}
+    select scoped.scope_type, scoped.scope_value, scoped.subject, scoped.checkpoint_day, metric_columns.metric,
+           case
+               {%- for day, pairs in metrics.items() %}
+               {%- for pair in pairs %}
+               {%- set metric, column = pair.split(':') %}
+               when metric_columns.metric = '{{ metric }}' then scoped.{{ column }}
+               {%- endfor %}
+               {%- endfor %}
+           end as value
+    from scoped
+    inner join metric_columns on scoped.checkpoint_day = metric_columns.checkpoint_day
 ),
 
 simple_metrics as (
@@ -84,23 +82,7 @@ simple_metrics as (
 
 -- day 90: stratified difference in growth_z vs the comparison group
 comparison_scoped as (
-    select 'district' as scope_type, 'ALL' as scope_value, comparison.* from comparison
-    union all
-    select 'school', school_id, comparison.* from comparison where school_id is not null
-    union all
-    select 'grade', grade, comparison.* from comparison where grade is not null
-    union all
-    select 'tutor_type', tutor_types.scope_value, comparison.* from comparison cross join tutor_types
-    union all
-    select 'partner_org', partner_orgs.scope_value, comparison.* from comparison cross join partner_orgs
-    {%- for flag in flags %}
-    union all
-    select 'subgroup', '{{ flag }}=true', comparison.* from comparison where {{ flag }}
-    {%- endfor %}
-    union all
-    select 'subgroup', 'race=' || race, comparison.* from comparison where race is not null
-    union all
-    select 'subgroup', 'sex=' || sex, comparison.* from comparison where sex is not null
+    {{ scope_rows('comparison', tutor_types='tutor_types', partner_orgs='partner_orgs') }}
 ),
 
 treated_strata as (
@@ -136,14 +118,12 @@ growth_90 as (
 ),
 
 subgroup_members as (
-    {%- for flag in flags %}
-    select scope_type, scope_value, subject, student_id, growth_z, '{{ flag }}=true' as subgroup
-    from growth_90 where {{ flag }}
-    union all
-    {%- endfor %}
-    select scope_type, scope_value, subject, student_id, growth_z, 'race=' || race from growth_90 where race is not null
-    union all
-    select scope_type, scope_value, subject, student_id, growth_z, 'sex=' || sex from growth_90 where sex is not null
+    select growth_90.scope_type, growth_90.scope_value, growth_90.subject, growth_90.student_id, growth_90.growth_z,
+           subgroups.scope_value as subgroup
+    from growth_90
+    inner join scoped as subgroups
+        on subgroups.scope_type = 'subgroup' and subgroups.student_id = growth_90.student_id
+       and subgroups.subject = growth_90.subject and subgroups.checkpoint_day = growth_90.checkpoint_day
 ),
 
 scope_growth as (

@@ -57,16 +57,16 @@ counts as (
     group by subject, dimension, dimension_value
 ),
 
+-- the dimension's total (value 'ALL') beside each row: a window, not a self-join (Spark plans each
+-- reference of a CTE anew)
 with_totals as (
     select
         counts.*,
-        totals.n_served as total_served,
-        totals.n_need as total_need
+        max(case when dimension_value = 'ALL' then n_served end)
+            over (partition by scope_type, subject, scope_value, dimension) as total_served,
+        max(case when dimension_value = 'ALL' then n_need end)
+            over (partition by scope_type, subject, scope_value, dimension) as total_need
     from counts
-    inner join counts as totals
-        on counts.scope_type = totals.scope_type and counts.subject = totals.subject
-       and counts.scope_value = totals.scope_value and counts.dimension = totals.dimension
-       and totals.dimension_value = 'ALL'
 ),
 
 {{ suppress_counts('counts', 'count_flags', ['subject', 'dimension'], 'scope_value', 'dimension_value',
@@ -81,7 +81,10 @@ measured as (
         (count_flags.n_need_suppressed or count_flags.n_tested_suppressed) as need_rate_suppressed,
         (count_flags.n_served_need_suppressed or count_flags.n_need_suppressed) as service_rate_suppressed,
         (count_flags.n_served_suppressed or count_flags.n_need_suppressed
-         or total_flags.n_served_suppressed or total_flags.n_need_suppressed) as representation_suppressed,
+         or max(case when count_flags.dimension_value = 'ALL'
+                      then case when count_flags.n_served_suppressed or count_flags.n_need_suppressed then 1 else 0 end end)
+                over (partition by count_flags.subject, count_flags.dimension, count_flags.scope_value) = 1)
+            as representation_suppressed,
         (count_flags.n_adequate_suppressed or count_flags.n_served_in_cycle_suppressed) as adequate_suppressed,
         ({% for m in ['n_students', 'n_tested', 'n_need', 'n_served', 'n_served_need', 'n_served_in_cycle', 'n_adequate', 'n_growth', 'n_in_school'] %}count_flags.{{ m }}_suppressed{% if not loop.last %} or {% endif %}{% endfor %})
             as suppressed,
@@ -98,9 +101,6 @@ measured as (
         on with_totals.subject = count_flags.subject and with_totals.dimension = count_flags.dimension
        and with_totals.scope_value = count_flags.scope_value
        and with_totals.dimension_value = count_flags.dimension_value
-    inner join count_flags as total_flags
-        on with_totals.subject = total_flags.subject and with_totals.dimension = total_flags.dimension
-       and with_totals.scope_value = total_flags.scope_value and total_flags.dimension_value = 'ALL'
     left join impact
         on with_totals.scope_type = 'district'
        and impact.subject = with_totals.subject

@@ -10,6 +10,9 @@
 -- referred = with need + without need (macro suppress_counts); along the district's values the
 -- complement is the largest group, so a small group's district rate is not withheld to protect
 -- another small cell (e.g. ell=unknown). suppressed = any count withheld.
+{#- the row's dimension total (value 'ALL', one per subject × school × dimension) by a window, not a
+    self-join: Spark plans every reference of a CTE anew, and count_flags is a long chain -#}
+{%- set total_row = "over (partition by counts.subject, counts.school_id, counts.dimension)" %}
 with population as (
     select * from {{ ref('int_equity_students') }}
 ),
@@ -60,16 +63,18 @@ flagged as (
         {%- endfor %}
         (count_flags.n_referred_with_need_suppressed or count_flags.n_need_suppressed) as rate_suppressed,
         (count_flags.n_referred_with_need_suppressed or count_flags.n_need_suppressed
-         or total_flags.n_referred_with_need_suppressed or total_flags.n_need_suppressed) as gap_suppressed,
+         or max(case when counts.dimension_value = 'ALL' then case when count_flags.n_referred_with_need_suppressed
+                                                                or count_flags.n_need_suppressed then 1 else 0 end end)
+                {{ total_row }} = 1)
+            as gap_suppressed,
+        max(case when counts.dimension_value = 'ALL' then counts.n_referred_with_need end) {{ total_row }} as total_referred_with_need,
+        max(case when counts.dimension_value = 'ALL' then counts.n_need end) {{ total_row }} as total_need,
         ({% for m in ['n_students', 'n_tested', 'n_need', 'n_tier3', 'n_tier3_not_served', 'n_referred', 'n_referred_with_need', 'n_referred_without_need', 'n_teacher_referred', 'n_hidden_need'] %}count_flags.{{ m }}_suppressed{% if not loop.last %} or {% endif %}{% endfor %})
             as suppressed
     from counts
     inner join count_flags
         on counts.subject = count_flags.subject and counts.dimension = count_flags.dimension
        and counts.school_id = count_flags.school_id and counts.dimension_value = count_flags.dimension_value
-    inner join count_flags as total_flags
-        on counts.subject = total_flags.subject and counts.dimension = total_flags.dimension
-       and counts.school_id = total_flags.school_id and total_flags.dimension_value = 'ALL'
 ),
 
 with_rest as (
@@ -78,12 +83,9 @@ with_rest as (
         {{ safe_ratio('flagged.n_referred_with_need', 'flagged.n_need') }} as referral_rate_among_need,
         case when flagged.dimension_value <> 'ALL' then
             {{ safe_ratio('flagged.n_referred_with_need', 'flagged.n_need') }}
-            - {{ safe_ratio('totals.n_referred_with_need - flagged.n_referred_with_need', 'totals.n_need - flagged.n_need') }}
+            - {{ safe_ratio('flagged.total_referred_with_need - flagged.n_referred_with_need', 'flagged.total_need - flagged.n_need') }}
         end as referral_gap
     from flagged
-    inner join counts as totals
-        on flagged.subject = totals.subject and flagged.dimension = totals.dimension
-       and flagged.school_id = totals.school_id and totals.dimension_value = 'ALL'
 ),
 
 ranked as (
