@@ -48,26 +48,62 @@ class Table:
     where: str = "true"
     row_lines: bool = True      # a row's values sum to its ALL value
     col_lines: bool = True      # a value's rows sum to the ALL row
+    # for withholding (complete_suppression): a value column → the count columns of its own row it
+    # is computed from; ``line_derived``: → the counts of its line's total row (``line_keys`` name the
+    # line, ``line_total`` picks its total row); ``after``: statements that recompute a column from
+    # what is left published (a rank among the published rows)
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    line_derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    line_keys: tuple[str, ...] = ()
+    line_total: str = "false"
+    after: tuple[str, ...] = ()
 
 
 _EQUITY_DIMS = "dimension"
 TABLES = (
     Table("tier_distribution", "school_id", "'grade'", "grade",
-          {"n_students": "tested", "n_tier1": "tier1", "n_tier2": "tier2", "n_tier3": "tier3"}),
+          {"n_students": "tested", "n_tier1": "tier1", "n_tier2": "tier2", "n_tier3": "tier3"},
+          derived={"pct_tier1": ("n_tier1", "n_students"), "pct_tier2": ("n_tier2", "n_students"),
+                   "pct_tier3": ("n_tier3", "n_students"), "tier1_in_band": ("n_tier1", "n_students"),
+                   "tier2_in_band": ("n_tier2", "n_students"), "tier3_in_band": ("n_tier3", "n_students"),
+                   "pyramid_shape": ("n_tier1", "n_students")}),
     Table("equity_by_subgroup", "scope_value", _EQUITY_DIMS, "value",
           {"n_students": "population", "n_tested": "tested", "n_need": "need", "n_served": "served",
            "n_served_need": "served_need", "n_served_in_cycle": "served_in_cycle", "n_adequate": "adequate"},
-          where="scope_type in ('school', 'district')"),
+          where="scope_type in ('school', 'district')",
+          # mean_growth_z and in_school_share divide by counts no mart publishes (students with
+          # growth, with an in-school share), withheld by the mart itself; effect_sd is impact's
+          derived={"need_rate": ("n_need", "n_tested"), "service_rate_among_need": ("n_served_need", "n_need"),
+                   "representation_index": ("n_served", "n_need"),
+                   "adequate_dosage_pct": ("n_adequate", "n_served_in_cycle")},
+          line_derived={"representation_index": ("n_served", "n_need")},
+          line_keys=("cycle_id", "subject", "scope_type", "scope_value", "dimension"), line_total="value = 'ALL'"),
     Table("identification_audit", "school_id", _EQUITY_DIMS, "value",
           {"n_students": "population", "n_tested": "tested", "n_need": "need", "n_tier3": "tier3",
            "n_tier3_not_served": "tier3_not_served", "n_referred": "referred",
            "n_referred_with_need": "referred_need", "n_referred_without_need": "referred_no_need",
-           "n_teacher_referred": "teacher_referred", "n_hidden_need": "hidden_need"}),
+           "n_teacher_referred": "teacher_referred", "n_hidden_need": "hidden_need"},
+          derived={"referral_rate_among_need": ("n_referred_with_need", "n_need"),
+                   "referral_gap": ("n_referred_with_need", "n_need"),
+                   "under_referred": ("n_referred_with_need", "n_need")},
+          line_derived={"referral_gap": ("n_referred_with_need", "n_need"),
+                        "under_referred": ("n_referred_with_need", "n_need")},
+          line_keys=("cycle_id", "subject", "school_id", "dimension"), line_total="value = 'ALL'",
+          # under_referred marks the published group with the most negative gap (the mart's rule)
+          after=("""update identification_audit set under_referred = coalesce(ranked.rk = 1, false)
+                    from (select cycle_id, subject, school_id, dimension, value,
+                                 case when referral_gap < 0 then row_number() over (
+                                     partition by cycle_id, subject, school_id, dimension, referral_gap < 0
+                                     order by referral_gap, value) end as rk
+                          from identification_audit where referral_gap is not null and value <> 'ALL') as ranked
+                    where identification_audit.cycle_id = ranked.cycle_id and identification_audit.subject = ranked.subject
+                      and identification_audit.school_id = ranked.school_id
+                      and identification_audit.dimension = ranked.dimension and identification_audit.value = ranked.value""",)),
     # one quantity per checkpoint × metric: schools add up to the district, and so do grades
     Table("checkpoint_30_60_90", "case when scope_type = 'school' then scope_value else 'ALL' end",
           "'grade'", "case when scope_type = 'grade' then scope_value else 'ALL' end",
           {"n": "'checkpoint:' || checkpoint_day || ':' || metric"},
-          where="scope_type in ('school', 'grade', 'district')"),
+          where="scope_type in ('school', 'grade', 'district')", derived={"value": ("n",), "status": ("n",)}),
 )
 
 # counts inside one cell: the first is the sum of the others
@@ -127,9 +163,16 @@ def check_recoverability(con, relation=lambda m: m, tables: tuple[Table, ...] = 
     With ``min_n``, counts that no mart publishes but the published ones determine (Tier 1 students
     of a subgroup = tested − need) are reported in ``exposed`` when 0 < n < min_n."""
     use = [t for t in tables if present is None or t.mart in present]
-    res = Result()
     if not use:
-        return res
+        return Result()
+    return _attack(con, relation, use, min_n, tol)[0]
+
+
+def _attack(con, relation, use: list[Table], min_n: int | None, tol: float) -> tuple[Result, list[str]]:
+    """The attack; also returns the variables of ``recovered`` and ``exposed`` (the temp tables
+    rc_cells_k, rc_eq and rc_vars stay for complete_suppression)."""
+    res = Result()
+    leaked: list[str] = []
     con.execute(f"create or replace temp table rc_cells as {_cells_sql(use, relation)}")
     # one variable per quantity: a dimension's ALL row is the same quantity in every dimension
     con.execute("""
@@ -175,7 +218,7 @@ def check_recoverability(con, relation=lambda m: m, tables: tuple[Table, ...] = 
         select var, max(value) as value, count(value) > 0 as known,
                min(mart) as mart, min(column_name) as column_name, min(cycle_id) as cycle_id,
                min(concat_ws(' / ', cycle_id, subject, r, dim, c)) as cell_where,
-               true as published
+               true as published, bool_or(r = 'ALL' or c = 'ALL') as is_total
         from rc_cells_k group by var""")
     rows = con.execute("""
         with e as (
@@ -202,11 +245,141 @@ def check_recoverability(con, relation=lambda m: m, tables: tuple[Table, ...] = 
         if v in targets:
             m, c, w, cy = targets[v]
             res.recovered.append(Finding(m, c, w, cy))
+            leaked.append(v)
         elif min_n is not None and 0.5 <= value < min_n - 0.5:
             # a count no mart publishes, but published counts pin it, and it is small
             qty, cy, subject, r, dim, c = v.split("|", 5)
             res.exposed.append(Finding("(implied)", qty, " / ".join((cy, subject, r, dim, c)), cy))
-    return res
+            leaked.append(v)
+    # every unknown the equations pin (a leak or not): an equation whose other unknowns are all
+    # pinned is one that gives a leaked count away (complete_suppression breaks those first)
+    con.execute("create or replace temp table rc_pinned (var varchar)")
+    if known:
+        con.execute("insert into rc_pinned select unnest(?)", [list(known)])
+    return res, leaked
+
+
+@dataclass
+class CompletionResult:
+    """What complete_suppression withheld: counts and cell keys only, never a count's value."""
+    rounds: int = 0
+    quantities: int = 0                 # distinct quantities withheld (one may be published in several places)
+    cells: int = 0                      # mart counts (row × column) set to NULL
+    by_mart: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    final: Result = field(default_factory=Result)     # the last attack: nothing recovered or exposed
+
+
+# For each leaked count: the published members of the equations it occurs in, best first —
+# an equation whose other unknowns are all pinned (it gives the count away) before one that does
+# not, then a member that is not a total (a school's or the district's ALL row or column), not the
+# equation's own total, not 0, and small.
+_CHOOSE = """
+    create or replace temp table rc_chosen as
+    with eq_of as (
+        select l.var as target, e.eq from rc_leaked as l inner join rc_eq as e on e.var = l.var
+    ),
+    members as (
+        select eq_of.target, eq_of.eq, e.var, e.coef, coalesce(v.known, false) as known, v.value,
+               coalesce(v.is_total, false) as is_total, p.var is not null as pinned
+        from eq_of
+        inner join rc_eq as e on e.eq = eq_of.eq and e.var <> eq_of.target
+        left join rc_vars as v on v.var = e.var
+        left join rc_pinned as p on p.var = e.var
+    ),
+    per_eq as (
+        select target, eq, bool_and(known or pinned) as certifying from members group by target, eq
+    ),
+    ranked as (
+        select m.target, m.var, row_number() over (
+                   partition by m.target
+                   order by q.certifying desc, m.is_total, m.coef < 0, m.value = 0, m.value, m.var) as rk
+        from members as m inner join per_eq as q using (target, eq)
+        where m.known
+    )
+    select distinct var from ranked where rk = 1"""
+
+
+def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, present: set[str] | None = None,
+                         max_rounds: int = 200, tol: float = 1e-9) -> CompletionResult:
+    """Complementary suppression by the attacker itself (DESIGN §9): withhold published counts of
+    the marts (tables in ``con``, updated in place) until ``check_recoverability`` recovers no
+    withheld count and finds no small count implied by subtraction.
+
+    Each round runs the attack; for every recovered count and every exposed implied count it picks
+    one published member of an equation the count occurs in (preferring an equation that gives it
+    away: all its other unknowns pinned; then a member that is not a school or district total, so
+    head counts survive where possible; then not 0; then the smallest — _CHOOSE) and withholds
+    that *quantity* wherever it is published (every dimension's ALL row, the same population in
+    equity_by_subgroup and identification_audit…), all of a round's choices at once: the count
+    becomes NULL and its row ``suppressed = true``. At the end every value computed from a
+    withheld count is set NULL (``Table.derived`` / ``line_derived``) and ranks are recomputed over
+    what is left (``Table.after``). All of it is set-based SQL over temp tables of cell keys.
+
+    Why it holds: withholding a published count only removes an equation's known value, so every
+    count the equations did not determine stays undetermined — the determined set can only shrink,
+    apart from the newly withheld counts, which the next round's attack checks like any other.
+    Each round withholds at least one more published count (a leaked count's equations hold a
+    published member; otherwise the round raises), and there are finitely many, so the loop ends;
+    it ends only on a round whose attack recovers and exposes nothing, so the exact attacker finds
+    nothing in what is left by construction. Gate 2 re-runs the same attack, independently, on the
+    built marts before anything is published. Withheld counts may be 0 or ≥ min_n (complements);
+    no count is ever published that was not before."""
+    import time
+    use = [t for t in tables if present is None or t.mart in present]
+    out = CompletionResult()
+    if not use:
+        return out
+    start = time.perf_counter()
+    by_name = {t.mart: t for t in use}
+    while True:
+        res, leaked = _attack(con, lambda m: m, use, min_n, tol)
+        out.final = res
+        if not leaked:
+            break
+        if out.rounds >= max_rounds:
+            raise RuntimeError(f"complementary suppression did not settle in {max_rounds} rounds "
+                               f"({len(leaked)} counts still leak); report it as a pipeline bug")
+        out.rounds += 1
+        con.execute("create or replace temp table rc_leaked as select unnest(?) as var", [leaked])
+        con.execute(_CHOOSE)
+        con.execute("""
+            create or replace temp table rc_withhold as
+            select distinct k.mart as w_mart, k.column_name as w_col, k.qty as w_qty, k.cycle_id as w_cycle,
+                   k.subject as w_subject, k.r as w_r, k.dim as w_dim, k.c as w_c
+            from rc_cells_k as k inner join rc_chosen using (var) where k.value is not null""")
+        chosen = con.execute("select count(*) from rc_chosen").fetchone()[0]
+        if not chosen:
+            raise RuntimeError(f"complementary suppression: {len(leaked)} counts leak but no equation of theirs "
+                               f"holds a published count to withhold; report it as a pipeline bug")
+        out.quantities += chosen
+        for mart, column in con.execute("select distinct w_mart, w_col from rc_withhold order by all").fetchall():
+            t = by_name[mart]
+            n = con.execute(f"""
+                update {mart} set {column} = null, suppressed = true
+                from (select * from rc_withhold where w_mart = ? and w_col = ?) as w
+                where ({t.where}) and cast(cycle_id as varchar) = w.w_cycle and cast(subject as varchar) = w.w_subject
+                  and coalesce(cast({t.row} as varchar), '(none)') = w.w_r and cast({t.dimension} as varchar) = w.w_dim
+                  and coalesce(cast({t.col} as varchar), '(none)') = w.w_c and {_qty(t.measures[column])} = w.w_qty
+                  and {column} is not null""", [mart, column]).fetchone()[0]
+            out.cells += int(n)
+            out.by_mart[mart] = out.by_mart.get(mart, 0) + int(n)
+    for mart in out.by_mart:
+        t = by_name[mart]
+        for column, sources in t.derived.items():
+            con.execute(f"update {mart} set {column} = null where {column} is not null and ({t.where}) and ("
+                        + " or ".join(f"{s} is null" for s in sources) + ")")
+        for column, sources in t.line_derived.items():
+            same_line = " and ".join(f"tot.{k} = {mart}.{k}" for k in t.line_keys)
+            con.execute(f"update {mart} set {column} = null where {column} is not null and exists ("
+                        f"select 1 from {mart} as tot where {same_line} and ({t.line_total}) and ("
+                        + " or ".join(f"tot.{s} is null" for s in sources) + "))")
+        for statement in t.after:
+            con.execute(statement)
+    for name in ("rc_leaked", "rc_chosen", "rc_withhold"):
+        con.execute(f"drop table if exists {name}")
+    out.seconds = time.perf_counter() - start
+    return out
 
 
 def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: float) -> dict[str, float]:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from expectations.recoverability import check_recoverability
+from expectations.recoverability import check_recoverability, complete_suppression
 
 DBT = ROOT / "dbt_project"
 DIMENSIONS = ["grade", "ell"]
@@ -116,27 +116,59 @@ def population(rows) -> pa.Table:
     return pa.table(cols)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known privacy gap (issue 7): the subgroup marts and tier_distribution suppress independently, "
-    "so a count withheld in one is published in another (tier_distribution's Tier 1 = identification's "
-    "tested − need), and counts inside a cell (untested = students − tested, Tier 2 = need − Tier 3) "
-    "are published by subtraction; gate 2 reports these as a warning until the suppression is shared"))
-@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow])
-@given(rows=students, min_n=st.integers(3, 10))
-def test_no_withheld_count_is_recoverable_from_the_subgroup_marts(rows, min_n):
-    con = duckdb.connect()
-    con.register("population_arrow", population(rows))
-    con.execute("create table population as select * from population_arrow")
-    publish(con, min_n)
+MARTS = {"equity_by_subgroup", "identification_audit", "tier_distribution"}
+# each value column and the counts it is computed from (the row's own; representation_index and
+# referral_gap also use their line's ALL row, checked below)
+DERIVED = {"equity_by_subgroup": {"need_rate": ("n_need", "n_tested"),
+                                  "service_rate_among_need": ("n_served_need", "n_need"),
+                                  "representation_index": ("n_served", "n_need"),
+                                  "adequate_dosage_pct": ("n_adequate", "n_served_in_cycle")},
+           "identification_audit": {"referral_rate_among_need": ("n_referred_with_need", "n_need"),
+                                    "referral_gap": ("n_referred_with_need", "n_need")},
+           "tier_distribution": {"pct_tier1": ("n_tier1", "n_students"), "pct_tier2": ("n_tier2", "n_students"),
+                                 "pct_tier3": ("n_tier3", "n_students"), "pyramid_shape": ("n_tier1", "n_students")}}
+
+
+def assert_published_safely(con, min_n: int) -> None:
+    """No count 0 < n < min_n, no value outliving a count it is computed from, a withheld count's
+    row flagged, and nothing the attacker can recover or read by subtraction."""
     for mart, columns in (("equity_by_subgroup", EQUITY), ("identification_audit", IDENTIFICATION),
                           ("tier_distribution", TIERS)):
         small = con.execute(f"select count(*) from {mart} where "
                             + " or ".join(f"({c} > 0 and {c} < {min_n})" for c in columns)).fetchone()[0]
         assert small == 0, mart
-    result = check_recoverability(con, min_n=min_n, present={"equity_by_subgroup", "identification_audit",
-                                                             "tier_distribution"})
+        unflagged = con.execute(f"select count(*) from {mart} where not suppressed and ("
+                                + " or ".join(f"{c} is null" for c in columns) + ")").fetchone()[0]
+        assert unflagged == 0, mart
+        for value, sources in DERIVED[mart].items():
+            orphans = con.execute(f"select count(*) from {mart} where {value} is not null and ("
+                                  + " or ".join(f"{c} is null" for c in sources) + ")").fetchone()[0]
+            assert orphans == 0, (mart, value)
+    for mart, value, keys, sources in (
+            ("equity_by_subgroup", "representation_index", "subject, scope_value, dimension", ("n_served", "n_need")),
+            ("identification_audit", "referral_gap", "subject, school_id, dimension", ("n_referred_with_need", "n_need"))):
+        orphans = con.execute(f"select count(*) from {mart} as m inner join {mart} as tot using ({keys}) "
+                              f"where tot.value = 'ALL' and m.{value} is not null and ("
+                              + " or ".join(f"tot.{c} is null" for c in sources) + ")").fetchone()[0]
+        assert orphans == 0, (mart, value)
+    result = check_recoverability(con, min_n=min_n, present=MARTS)
     assert result.recovered == [] and result.exposed == []
+
+
+@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rows=students, min_n=st.integers(3, 10))
+def test_no_withheld_count_is_recoverable_from_the_subgroup_marts(rows, min_n):
+    """The marts as dbt builds them, then the completion pass the cycle runs before gate 2."""
+    con = duckdb.connect()
+    con.register("population_arrow", population(rows))
+    con.execute("create table population as select * from population_arrow")
+    publish(con, min_n)
+    before = {m: con.execute(f"select count(*) from {m}").fetchone()[0] for m in MARTS}
+    done = complete_suppression(con, min_n, present=MARTS)
+    assert done.final.recovered == [] and done.final.exposed == []
+    assert {m: con.execute(f"select count(*) from {m}").fetchone()[0] for m in MARTS} == before   # no row lost
+    assert_published_safely(con, min_n)
     con.close()
 
 
