@@ -25,8 +25,28 @@ connected component by its null space (pivoted QR).
 A free unknown the equations determine is *exposed* when it is a small count: the marts
 published it by subtraction.
 
-Every cycle of a mart is checked (each cycle's equations are separate: counts are as-of snapshots,
-no identity links two cycles' counts). Results name lines and counts only, never student values.
+Every cycle of a mart is checked, each cycle as its own system. That is exact, not a shortcut: no
+published count is a function of two cycles. The marts publish as-of snapshots (tested by as_of,
+served this year by as_of, served this cycle, reached checkpoint k by as_of), never a change
+between cycles, and no column links a row of one cycle to a row of another. A count of cycle k and
+the same cell's count of cycle k−1 differ by students who joined or left the cell in between
+(newly served or tested, moved school, changed tier): x_k = x_{k−1} + in − out, with in and out
+published nowhere, and the only linear facts about them (their margins) follow from those of x_k
+and x_{k−1}. Adding these equations adds at least as many new unknowns as independent equations,
+so the solutions of the joint system, restricted to cycle k's counts, are exactly cycle k's own:
+a count withheld in cycle k is determined by two cycles' publications iff it is by cycle k's. (The
+difference of a cumulative count published in both cycles — served this year, a checkpoint's n —
+is the net number who joined the cell between them; it is a change, not a count any mart
+withholds, and this check does not report it.)
+
+What the attack does not model: bounds (a withheld count lies between 0 and its line's total, so
+it is narrowed, not determined); counts implied by a published share times its n (the checkpoint
+shares); checkpoint rows by tutor type, partner organisation and subgroup (each of those lines
+leaves out students without a value, so alone it determines nothing); marts outside ``TABLES``.
+
+``complete_suppression`` turns the attack into the cycle's complementary suppression: it withholds
+more counts until the attack finds nothing (its docstring has the argument), and gate 2 runs the
+attack again on what is published. Results name lines and counts only, never student values.
 """
 from __future__ import annotations
 
