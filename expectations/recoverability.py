@@ -238,7 +238,9 @@ def _attack(con, relation, use: list[Table], min_n: int | None, tol: float) -> t
         select var, max(value) as value, count(value) > 0 as known,
                min(mart) as mart, min(column_name) as column_name, min(cycle_id) as cycle_id,
                min(concat_ws(' / ', cycle_id, subject, r, dim, c)) as cell_where,
-               true as published, bool_or(r = 'ALL' or c = 'ALL') as is_total
+               true as published,
+               -- 0 an inner cell, 1 a district cell of one value, 2 a school's head count, 3 the district's
+               max(case when r = 'ALL' and c = 'ALL' then 3 when c = 'ALL' then 2 when r = 'ALL' then 1 else 0 end) as totality
         from rc_cells_k group by var""")
     rows = con.execute("""
         with e as (
@@ -290,10 +292,13 @@ class CompletionResult:
     final: Result = field(default_factory=Result)     # the last attack: nothing recovered or exposed
 
 
-# For each leaked count: the published members of the equations it occurs in, best first —
-# an equation whose other unknowns are all pinned (it gives the count away) before one that does
-# not, then a member that is not a total (a school's or the district's ALL row or column), not the
-# equation's own total, not 0, and small.
+# For each leaked count: the published members of the equations it occurs in, best first — a
+# member that is not a total, else a district cell of one value before a school's head count before
+# the district's (rc_vars.totality), of an equation that
+# gives the count away (all its other unknowns pinned), in the fewest equations (withholding it
+# disturbs fewest lines), not the equation's own total, not 0, smallest. A count whose equations
+# offer only totals waits a round when one of them holds another leaked count, whose own
+# complement may free it ({defer}; the fallback without it runs when nothing else is chosen).
 _CHOOSE = """
     create or replace temp table rc_chosen as
     with eq_of as (
@@ -301,23 +306,32 @@ _CHOOSE = """
     ),
     members as (
         select eq_of.target, eq_of.eq, e.var, e.coef, coalesce(v.known, false) as known, v.value,
-               coalesce(v.is_total, false) as is_total, p.var is not null as pinned
+               coalesce(v.totality, 0) as totality, p.var is not null as pinned, l.var is not null as leaked
         from eq_of
         inner join rc_eq as e on e.eq = eq_of.eq and e.var <> eq_of.target
         left join rc_vars as v on v.var = e.var
         left join rc_pinned as p on p.var = e.var
+        left join rc_leaked as l on l.var = e.var
     ),
     per_eq as (
-        select target, eq, bool_and(known or pinned) as certifying from members group by target, eq
+        select target, eq, bool_and(known or pinned) as certifying, bool_or(leaked) as holds_leak
+        from members group by target, eq
     ),
+    per_target as (
+        select m.target, bool_or(m.known and m.totality = 0) as has_inner,
+               bool_or(q.certifying and q.holds_leak) as waits
+        from members as m inner join per_eq as q using (target, eq) group by m.target
+    ),
+    degree as (select var, count(*) as n_eq from rc_eq group by var),
     ranked as (
         select m.target, m.var, row_number() over (
                    partition by m.target
-                   order by q.certifying desc, m.is_total, m.coef < 0, m.value = 0, m.value, m.var) as rk
-        from members as m inner join per_eq as q using (target, eq)
+                   order by m.totality, q.certifying desc, d.n_eq, m.coef < 0, m.value = 0, m.value, m.var) as rk
+        from members as m inner join per_eq as q using (target, eq) inner join degree as d on d.var = m.var
         where m.known
     )
-    select distinct var from ranked where rk = 1"""
+    select distinct ranked.var from ranked inner join per_target using (target)
+    where rk = 1 and {defer}"""
 
 
 def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, present: set[str] | None = None,
@@ -327,9 +341,9 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
     withheld count and finds no small count implied by subtraction.
 
     Each round runs the attack; for every recovered count and every exposed implied count it picks
-    one published member of an equation the count occurs in (preferring an equation that gives it
-    away: all its other unknowns pinned; then a member that is not a school or district total, so
-    head counts survive where possible; then not 0; then the smallest — _CHOOSE) and withholds
+    one published member of an equation the count occurs in (preferring a member that is not a
+    school or district total, so head counts survive where possible; then one of an equation that
+    gives it away; then the member in fewest equations, not 0, smallest — _CHOOSE) and withholds
     that *quantity* wherever it is published (every dimension's ALL row, the same population in
     equity_by_subgroup and identification_audit…), all of a round's choices at once: the count
     becomes NULL and its row ``suppressed = true``. At the end every value computed from a
@@ -362,7 +376,9 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
                                f"({len(leaked)} counts still leak); report it as a pipeline bug")
         out.rounds += 1
         con.execute("create or replace temp table rc_leaked as select unnest(?) as var", [leaked])
-        con.execute(_CHOOSE)
+        con.execute(_CHOOSE.format(defer="(per_target.has_inner or not per_target.waits)"))
+        if not con.execute("select count(*) from rc_chosen").fetchone()[0]:
+            con.execute(_CHOOSE.format(defer="true"))
         con.execute("""
             create or replace temp table rc_withhold as
             select distinct k.mart as w_mart, k.column_name as w_col, k.qty as w_qty, k.cycle_id as w_cycle,

@@ -172,6 +172,23 @@ def test_no_withheld_count_is_recoverable_from_the_subgroup_marts(rows, min_n):
     con.close()
 
 
+@settings(max_examples=10, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rows=students.filter(lambda r: len(r) <= 30), min_n=st.integers(3, 10))
+def test_the_completion_pass_withholds_nothing_when_no_cell_is_small(rows, min_n):
+    """Every student profile min_n times: every count, published or implied, is 0 or ≥ min_n, so
+    dbt withholds nothing and neither may the completion pass (it does not over-suppress)."""
+    con = duckdb.connect()
+    con.register("population_arrow", population(rows * min_n))
+    con.execute("create table population as select * from population_arrow")
+    publish(con, min_n)
+    snapshot = {m: con.execute(f"select * from {m} order by all").fetchall() for m in MARTS}
+    done = complete_suppression(con, min_n, present=MARTS)
+    assert (done.rounds, done.cells) == (0, 0)
+    assert {m: con.execute(f"select * from {m} order by all").fetchall() for m in MARTS} == snapshot
+    con.close()
+
+
 def test_the_attack_recovers_what_naive_suppression_leaves():
     """The check can fail: withholding only the small cells of a school line (no complement) lets
     the attacker subtract them back, and a cell whose tested and need counts are published implies
