@@ -188,7 +188,8 @@ def check_recoverability(con, relation=lambda m: m, tables: tuple[Table, ...] = 
     return _attack(con, relation, use, min_n, tol)[0]
 
 
-def _attack(con, relation, use: list[Table], min_n: int | None, tol: float) -> tuple[Result, list[str]]:
+def _attack(con, relation, use: list[Table], min_n: int | None, tol: float,
+            cache: dict | None = None) -> tuple[Result, list[str]]:
     """The attack; also returns the variables of ``recovered`` and ``exposed`` (the temp tables
     rc_cells_k, rc_eq and rc_vars stay for complete_suppression)."""
     res = Result()
@@ -262,7 +263,7 @@ def _attack(con, relation, use: list[Table], min_n: int | None, tol: float) -> t
             eqs.setdefault(eq, []).append((var, float(coef)))
     res.n_equations = len(eqs)
     res.n_unknowns = len({v for members in eqs.values() for v, _ in members})
-    known = _solve(eqs, rhs, tol)
+    known = _solve(eqs, rhs, tol, cache)
     for v, value in known.items():
         if v in targets:
             m, c, w, cy = targets[v]
@@ -334,6 +335,32 @@ _CHOOSE = """
     where rk = 1 and {defer}"""
 
 
+def _choose(con, n_leaked: int) -> int:
+    """Fill rc_chosen for the counts in rc_leaked; returns how many quantities it chose. When none
+    of their equations holds a published count (a count pinned only through other unknowns, such as
+    Tier 1 = tested − need with both withheld, or through several lines at once), the unknowns of
+    those equations join the leaked counts — freeing them frees it — one ring of equations at a
+    time, until a ring holds a published count."""
+    while True:
+        con.execute(_CHOOSE.format(defer="(per_target.has_inner or not per_target.waits)"))
+        if con.execute("select count(*) from rc_chosen").fetchone()[0]:
+            break
+        con.execute(_CHOOSE.format(defer="true"))
+        if con.execute("select count(*) from rc_chosen").fetchone()[0]:
+            break
+        added = con.execute("""
+            insert into rc_leaked
+            select distinct e2.var from rc_leaked as l
+            inner join rc_eq as e on e.var = l.var
+            inner join rc_eq as e2 on e2.eq = e.eq
+            left join rc_vars as v on v.var = e2.var
+            where not coalesce(v.known, false) and e2.var not in (select var from rc_leaked)""").fetchone()[0]
+        if not added:
+            raise RuntimeError(f"complementary suppression: {n_leaked} counts leak but no equation linked to "
+                               f"them holds a published count to withhold; report it as a pipeline bug")
+    return con.execute("select count(*) from rc_chosen").fetchone()[0]
+
+
 def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, present: set[str] | None = None,
                          max_rounds: int = 200, tol: float = 1e-9) -> CompletionResult:
     """Complementary suppression by the attacker itself (DESIGN §9): withhold published counts of
@@ -353,8 +380,9 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
     Why it holds: withholding a published count only removes an equation's known value, so every
     count the equations did not determine stays undetermined — the determined set can only shrink,
     apart from the newly withheld counts, which the next round's attack checks like any other.
-    Each round withholds at least one more published count (a leaked count's equations hold a
-    published member; otherwise the round raises), and there are finitely many, so the loop ends;
+    Each round withholds at least one more published count (one in an equation of a leaked count,
+    or of an unknown pinned with it — _choose; if there is none the round raises), and there are
+    finitely many, so the loop ends;
     it ends only on a round whose attack recovers and exposes nothing, so the exact attacker finds
     nothing in what is left by construction. Gate 2 re-runs the same attack, independently, on the
     built marts before anything is published. Withheld counts may be 0 or ≥ min_n (complements);
@@ -366,8 +394,9 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
         return out
     start = time.perf_counter()
     by_name = {t.mart: t for t in use}
+    cache: dict = {}
     while True:
-        res, leaked = _attack(con, lambda m: m, use, min_n, tol)
+        res, leaked = _attack(con, lambda m: m, use, min_n, tol, cache)
         out.final = res
         if not leaked:
             break
@@ -376,18 +405,12 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
                                f"({len(leaked)} counts still leak); report it as a pipeline bug")
         out.rounds += 1
         con.execute("create or replace temp table rc_leaked as select unnest(?) as var", [leaked])
-        con.execute(_CHOOSE.format(defer="(per_target.has_inner or not per_target.waits)"))
-        if not con.execute("select count(*) from rc_chosen").fetchone()[0]:
-            con.execute(_CHOOSE.format(defer="true"))
+        chosen = _choose(con, len(leaked))
         con.execute("""
             create or replace temp table rc_withhold as
             select distinct k.mart as w_mart, k.column_name as w_col, k.qty as w_qty, k.cycle_id as w_cycle,
                    k.subject as w_subject, k.r as w_r, k.dim as w_dim, k.c as w_c
             from rc_cells_k as k inner join rc_chosen using (var) where k.value is not null""")
-        chosen = con.execute("select count(*) from rc_chosen").fetchone()[0]
-        if not chosen:
-            raise RuntimeError(f"complementary suppression: {len(leaked)} counts leak but no equation of theirs "
-                               f"holds a published count to withhold; report it as a pipeline bug")
         out.quantities += chosen
         for mart, column in con.execute("select distinct w_mart, w_col from rc_withhold order by all").fetchall():
             t = by_name[mart]
@@ -418,14 +441,16 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
     return out
 
 
-def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: float) -> dict[str, float]:
+def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: float,
+           cache: dict | None = None) -> dict[str, float]:
     """Every unknown that ``Σ coef·x = rhs`` (one per equation) determines, with its value.
 
     Exact, and fast on district-sized systems: (0) an equation with one unknown left determines it
     (substitute and repeat); (1) an unknown occurring in a single equation leaves
     that equation no power over the others, so both are set aside (repeatedly) and the unknown is
     determined at the end iff the rest of its equation is; (2) the remaining core is split into
-    connected components and each is decided by its null space (pivoted QR)."""
+    connected components and each is decided by its null space (pivoted QR); ``cache`` keeps each
+    component's answer by its equations, so rounds of complete_suppression redo only what changed."""
     eqs = {e: dict(m) for e, m in eqs.items()}
     where: dict[str, set[str]] = {}
     for e, members in eqs.items():
@@ -481,6 +506,13 @@ def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: 
     for e in core:
         comps.setdefault(find(next(iter(eqs[e]))), []).append(e)
     for eq_ids in comps.values():
+        eq_ids.sort()
+        key = None
+        if cache is not None:     # a component no withheld count touched since the last round
+            key = tuple((e, rhs.get(e, 0.0), tuple(sorted(eqs[e].items()))) for e in eq_ids)
+            if key in cache:
+                known.update(cache[key])
+                continue
         unknowns = sorted({v for e in eq_ids for v in eqs[e]})
         idx = {v: i for i, v in enumerate(unknowns)}
         a = np.zeros((len(eq_ids), len(unknowns)))
@@ -489,11 +521,14 @@ def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: 
             for v, coef in eqs[e].items():
                 a[i, idx[v]] += coef
         determined = _determined(a, tol)
+        found: dict[str, float] = {}
         if determined.any():
-            values = np.linalg.lstsq(a, b, rcond=None)[0]
-            for v in unknowns:
-                if determined[idx[v]]:
-                    known[v] = float(values[idx[v]])
+            from scipy.linalg import lstsq
+            values = lstsq(a, b, lapack_driver="gelsy")[0]     # pivoted QR, like _determined
+            found = {v: float(values[idx[v]]) for v in unknowns if determined[idx[v]]}
+        known.update(found)
+        if cache is not None:
+            cache[key] = found
     for v, e in reversed(aside):       # x_v = (rhs − Σ others) / coef, when every other is known
         others = [u for u in eqs[e] if u != v]
         if all(u in known for u in others):
@@ -509,7 +544,7 @@ def _determined(a: np.ndarray, tol: float) -> np.ndarray:
     clear-cut; pivoted QR is several times cheaper than an SVD.)"""
     from scipy.linalg import qr, solve_triangular
     n = a.shape[1]
-    _, r, piv = qr(a, mode="economic", pivoting=True)
+    r, piv = qr(a, mode="r", pivoting=True)          # R only: Q is never used
     d = np.abs(np.diag(r))
     rank = int((d > max(a.shape) * np.finfo(float).eps * (d[0] if len(d) else 1)).sum())
     out = np.zeros(n, dtype=bool)

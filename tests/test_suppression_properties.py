@@ -155,7 +155,7 @@ def assert_published_safely(con, min_n: int) -> None:
     assert result.recovered == [] and result.exposed == []
 
 
-@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow])
 @given(rows=students, min_n=st.integers(3, 10))
 def test_no_withheld_count_is_recoverable_from_the_subgroup_marts(rows, min_n):
