@@ -213,6 +213,33 @@ def test_the_attack_recovers_what_naive_suppression_leaves():
     con.close()
 
 
+def test_the_completion_pass_withholds_inner_complements_with_their_derived_values():
+    """One withheld cell (A/4) of a 2 × 2 table with margins: the pass withholds the other three
+    inner cells — the classic rectangle — never a total, nulls their shares and shape, flags their
+    rows, and leaves the attacker nothing."""
+    con = duckdb.connect()
+    con.execute("""create table tier_distribution as
+        select *, 100.0 * n_tier1 / n_students as pct_tier1, 100.0 * n_tier2 / n_students as pct_tier2,
+               100.0 * n_tier3 / n_students as pct_tier3, n_tier1 > 0 as tier1_in_band, n_tier2 > 0 as tier2_in_band,
+               n_tier3 > 0 as tier3_in_band, case when n_tier1 is not null then 'inverted' end as pyramid_shape,
+               n_students is null as suppressed
+        from (values ('A', '3', 30, 10, 10, 10), ('A', '4', null, null, null, null), ('A', 'ALL', 42, 14, 14, 14),
+                     ('B', '3', 40, 20, 10, 10), ('B', '4', 30, 10, 10, 10), ('B', 'ALL', 70, 30, 20, 20),
+                     ('ALL', '3', 70, 30, 20, 20), ('ALL', '4', 42, 14, 14, 14), ('ALL', 'ALL', 112, 44, 34, 34))
+             t(school_id, grade, n_students, n_tier1, n_tier2, n_tier3), (select 'T' as cycle_id, 'reading' as subject)""")
+    assert len(check_recoverability(con, present={"tier_distribution"}, min_n=10).recovered) == 4
+    done = complete_suppression(con, 10, present={"tier_distribution"})
+    assert (done.cells, done.quantities, done.final.recovered, done.final.exposed) == (12, 12, [], [])
+    rows = con.execute("select school_id, grade, n_students, n_tier1, n_tier2, n_tier3, pct_tier1, pct_tier2, pct_tier3, "
+                       "tier1_in_band, pyramid_shape, suppressed from tier_distribution order by all").fetchall()
+    withheld = {(r[0], r[1]) for r in rows if r[-1]}
+    assert withheld == {("A", "3"), ("A", "4"), ("B", "3"), ("B", "4")}
+    assert all(r[2:-1] == (None,) * 9 for r in rows if (r[0], r[1]) in withheld)
+    assert all(None not in r for r in rows if (r[0], r[1]) not in withheld)
+    assert check_recoverability(con, present={"tier_distribution"}, min_n=10).recovered == []
+    con.close()
+
+
 def test_gate2_reports_recoverable_counts_by_cell_keys_only():
     """Gate 2's check names the leaking cells by their keys and counts, never a count's value."""
     from expectations.gate2 import recoverability_check
@@ -222,7 +249,7 @@ def test_gate2_reports_recoverable_counts_by_cell_keys_only():
         ('T', 'reading', 'A', 'ALL', 17, 13, 3, 1)
     ) t(cycle_id, subject, school_id, grade, n_students, n_tier1, n_tier2, n_tier3)""")
     r = recoverability_check(con, {"tier_distribution"}, 10)
-    assert not r.success and r.failed_count == 4 + 3 and r.severity in ("warn", "error")
+    assert not r.success and r.failed_count == 4 + 3 and r.severity == "error"
     # A/4: its four counts; implied: need (= tested − Tier 1) of A/3, A/4 and A/ALL, all small
     assert "tier_distribution.n_students at T / reading / A / grade / 4" in r.message
     assert " 5 " not in r.message and "=5" not in r.message        # A/4's n_students (17 − 12) is not printed
