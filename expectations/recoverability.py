@@ -293,13 +293,13 @@ class CompletionResult:
     final: Result = field(default_factory=Result)     # the last attack: nothing recovered or exposed
 
 
-# For each leaked count: the published members of the equations it occurs in, best first — a
-# member that is not a total, else a district cell of one value before a school's head count before
-# the district's (rc_vars.totality), of an equation that
-# gives the count away (all its other unknowns pinned), in the fewest equations (withholding it
-# disturbs fewest lines), not the equation's own total, not 0, smallest. A count whose equations
-# offer only totals waits a round when one of them holds another leaked count, whose own
-# complement may free it ({defer}; the fallback without it runs when nothing else is chosen).
+# For each leaked count: the published members of the equations it occurs in, best first — an
+# inner cell, else a district cell of one value, a school's head count, the district's
+# (rc_vars.totality); then a member of an equation that gives the count away (all its other
+# unknowns pinned); in the fewest equations (withholding it disturbs fewest lines); not the
+# equation's own total; not 0; smallest. A count whose equations offer only totals waits a round
+# when one that gives it away holds another leaked count, whose own complement may free it
+# ({defer}; _choose drops the wait when nothing else would be chosen).
 _CHOOSE = """
     create or replace temp table rc_chosen as
     with eq_of as (
@@ -381,10 +381,9 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
     count the equations did not determine stays undetermined — the determined set can only shrink,
     apart from the newly withheld counts, which the next round's attack checks like any other.
     Each round withholds at least one more published count (one in an equation of a leaked count,
-    or of an unknown pinned with it — _choose; if there is none the round raises), and there are
-    finitely many, so the loop ends;
-    it ends only on a round whose attack recovers and exposes nothing, so the exact attacker finds
-    nothing in what is left by construction. Gate 2 re-runs the same attack, independently, on the
+    or of an unknown linked to it — _choose; if there is none the round raises), and there are
+    finitely many, so the loop ends; it ends only on a round whose attack recovers and exposes
+    nothing, so the exact attacker finds nothing in what is left, by construction. Gate 2 re-runs the same attack, independently, on the
     built marts before anything is published. Withheld counts may be 0 or ≥ min_n (complements);
     no count is ever published that was not before."""
     import time
