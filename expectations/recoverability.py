@@ -362,7 +362,7 @@ def _choose(con, n_leaked: int) -> int:
 
 
 def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, present: set[str] | None = None,
-                         max_rounds: int = 200, tol: float = 1e-9) -> CompletionResult:
+                         max_rounds: int = 1000, tol: float = 1e-9) -> CompletionResult:
     """Complementary suppression by the attacker itself (DESIGN §9): withhold published counts of
     the marts (tables in ``con``, updated in place) until ``check_recoverability`` recovers no
     withheld count and finds no small count implied by subtraction.
