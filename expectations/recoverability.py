@@ -192,8 +192,15 @@ def _attack(con, relation, use: list[Table], min_n: int | None, tol: float,
             cache: dict | None = None) -> tuple[Result, list[str]]:
     """The attack; also returns the variables of ``recovered`` and ``exposed`` (the temp tables
     rc_cells_k, rc_eq and rc_vars stay for complete_suppression)."""
-    res = Result()
-    leaked: list[str] = []
+    _build_system(con, relation, use)
+    return _solve_system(con, min_n, tol, cache)
+
+
+def _build_system(con, relation, use: list[Table]) -> None:
+    """The attacker's equations (temp tables rc_cells_k: every published cell with its variable and
+    value; rc_eq: equation × variable × coefficient; rc_vars: one row per variable, its value and
+    whether it is known). Their shape depends only on which cells exist, not on which are withheld,
+    so complete_suppression builds them once and then only marks variables unknown."""
     con.execute(f"create or replace temp table rc_cells as {_cells_sql(use, relation)}")
     # one variable per quantity: a dimension's ALL row is the same quantity in every dimension
     con.execute("""
@@ -243,6 +250,12 @@ def _attack(con, relation, use: list[Table], min_n: int | None, tol: float,
                -- 0 an inner cell, 1 a district cell of one value, 2 a school's head count, 3 the district's
                max(case when r = 'ALL' and c = 'ALL' then 3 when c = 'ALL' then 2 when r = 'ALL' then 1 else 0 end) as totality
         from rc_cells_k group by var""")
+
+
+def _solve_system(con, min_n: int | None, tol: float, cache: dict | None = None) -> tuple[Result, list[str]]:
+    """Solve the equations of _build_system with the values rc_vars knows now."""
+    res = Result()
+    leaked: list[str] = []
     rows = con.execute("""
         with e as (
             select rc_eq.eq, rc_eq.var, rc_eq.coef, v.value, coalesce(v.known, false) as known
@@ -394,8 +407,11 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
     start = time.perf_counter()
     by_name = {t.mart: t for t in use}
     cache: dict = {}
+    _build_system(con, lambda m: m, use)
+    con.execute("""create or replace temp table rc_withhold_all (w_mart varchar, w_col varchar, w_qty varchar,
+                   w_cycle varchar, w_subject varchar, w_r varchar, w_dim varchar, w_c varchar)""")
     while True:
-        res, leaked = _attack(con, lambda m: m, use, min_n, tol, cache)
+        res, leaked = _solve_system(con, min_n, tol, cache)
         out.final = res
         if not leaked:
             break
@@ -411,17 +427,22 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
                    k.subject as w_subject, k.r as w_r, k.dim as w_dim, k.c as w_c
             from rc_cells_k as k inner join rc_chosen using (var) where k.value is not null""")
         out.quantities += chosen
-        for mart, column in con.execute("select distinct w_mart, w_col from rc_withhold order by all").fetchall():
-            t = by_name[mart]
-            n = con.execute(f"""
-                update {mart} set {column} = null, suppressed = true
-                from (select * from rc_withhold where w_mart = ? and w_col = ?) as w
-                where ({t.where}) and cast(cycle_id as varchar) = w.w_cycle and cast(subject as varchar) = w.w_subject
-                  and coalesce(cast({t.row} as varchar), '(none)') = w.w_r and cast({t.dimension} as varchar) = w.w_dim
-                  and coalesce(cast({t.col} as varchar), '(none)') = w.w_c and {_qty(t.measures[column])} = w.w_qty
-                  and {column} is not null""", [mart, column]).fetchone()[0]
-            out.cells += int(n)
-            out.by_mart[mart] = out.by_mart.get(mart, 0) + int(n)
+        # the chosen quantities become unknowns of the same equations (what a new attack on the
+        # updated marts would build); the marts themselves are updated once, after the last round
+        con.execute("insert into rc_withhold_all select * from rc_withhold")
+        con.execute("update rc_cells_k set value = null where var in (select var from rc_chosen)")
+        con.execute("update rc_vars set value = null, known = false where var in (select var from rc_chosen)")
+    for mart, column in con.execute("select distinct w_mart, w_col from rc_withhold_all order by all").fetchall():
+        t = by_name[mart]
+        n = con.execute(f"""
+            update {mart} set {column} = null, suppressed = true
+            from (select distinct * from rc_withhold_all where w_mart = ? and w_col = ?) as w
+            where ({t.where}) and cast(cycle_id as varchar) = w.w_cycle and cast(subject as varchar) = w.w_subject
+              and coalesce(cast({t.row} as varchar), '(none)') = w.w_r and cast({t.dimension} as varchar) = w.w_dim
+              and coalesce(cast({t.col} as varchar), '(none)') = w.w_c and {_qty(t.measures[column])} = w.w_qty
+              and {column} is not null""", [mart, column]).fetchone()[0]
+        out.cells += int(n)
+        out.by_mart[mart] = out.by_mart.get(mart, 0) + int(n)
     for mart in out.by_mart:
         t = by_name[mart]
         for column, sources in t.derived.items():
@@ -434,7 +455,7 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
                         + " or ".join(f"tot.{s} is null" for s in sources) + "))")
         for statement in t.after:
             con.execute(statement)
-    for name in ("rc_leaked", "rc_chosen", "rc_withhold"):
+    for name in ("rc_leaked", "rc_chosen", "rc_withhold", "rc_withhold_all"):
         con.execute(f"drop table if exists {name}")
     out.seconds = time.perf_counter() - start
     return out
