@@ -44,27 +44,27 @@ def _columns(con, t: str) -> list[str]:
                                       [t]).fetchall()]
 
 
-RECOVERABILITY_SEVERITY = "warn"
+RECOVERABILITY_SEVERITY = "error"
 
 
 def recoverability_check(con, tables: set[str], min_n: int, relation=lambda m: m) -> CheckResult:
     """The attacker's check (expectations/recoverability.py) on the aggregate marts: no withheld
     count is determined by the published ones, and no small count is published by subtraction.
+    The cycle runs ``complete_suppression`` (the same attacker, to a fixed point) on the build
+    before this gate, so a failure here means the marts changed after it, or a pipeline bug.
     Names cells by their keys (cycle, subject, school, dimension, value) only."""
     rec = check_recoverability(con, relation=relation, present=tables, min_n=min_n)
     bad = rec.recovered + rec.exposed
     where = "; ".join(f"{f.mart}.{f.column} at {f.where}" for f in bad[:5]) + (" …" if len(bad) > 5 else "")
-    # warn, not error, for now: today's per-mart suppression fails this check on real districts
-    # (tests/test_suppression_properties.py pins the gap); it blocks once the suppression is shared
     return CheckResult("aggregates.no_recoverable_count", "gate2", RECOVERABILITY_SEVERITY, not bad,
                        table=", ".join(sorted({t.mart for t in TABLES} & tables)), failed_count=len(bad),
                        message=(f"{len(rec.recovered)} withheld counts can be recovered and {len(rec.exposed)} small "
                                 f"counts are implied by subtraction from the published aggregates: {where}") if bad else
                        f"none of {rec.n_targets} withheld counts can be recovered from the published aggregates "
                        f"({rec.n_equations} equations over {rec.n_unknowns} unknowns)",
-                       fix="" if not bad else "known gap in the marts' complementary suppression (each subgroup mart "
-                                              "suppresses on its own); restrict the aggregate outputs to staff until "
-                                              "it is fixed, or raise privacy.min_n")
+                       fix="" if not bad else "pipeline bug: the build's complementary suppression "
+                                              "(expectations/recoverability.py complete_suppression) did not run "
+                                              "or the marts changed after it; nothing was published")
 
 
 def run_gate2(config: Config, cycle: Cycle, build_db: Path, landing_dir: Path, dbt_results: list[dict]) -> GateOutcome:

@@ -25,8 +25,28 @@ connected component by its null space (pivoted QR).
 A free unknown the equations determine is *exposed* when it is a small count: the marts
 published it by subtraction.
 
-Every cycle of a mart is checked (each cycle's equations are separate: counts are as-of snapshots,
-no identity links two cycles' counts). Results name lines and counts only, never student values.
+Every cycle of a mart is checked, each cycle as its own system. That is exact, not a shortcut: no
+published count is a function of two cycles. The marts publish as-of snapshots (tested by as_of,
+served this year by as_of, served this cycle, reached checkpoint k by as_of), never a change
+between cycles, and no column links a row of one cycle to a row of another. A count of cycle k and
+the same cell's count of cycle k−1 differ by students who joined or left the cell in between
+(newly served or tested, moved school, changed tier): x_k = x_{k−1} + in − out, with in and out
+published nowhere, and the only linear facts about them (their margins) follow from those of x_k
+and x_{k−1}. Adding these equations adds at least as many new unknowns as independent equations,
+so the solutions of the joint system, restricted to cycle k's counts, are exactly cycle k's own:
+a count withheld in cycle k is determined by two cycles' publications iff it is by cycle k's. (The
+difference of a cumulative count published in both cycles — served this year, a checkpoint's n —
+is the net number who joined the cell between them; it is a change, not a count any mart
+withholds, and this check does not report it.)
+
+What the attack does not model: bounds (a withheld count lies between 0 and its line's total, so
+it is narrowed, not determined); counts implied by a published share times its n (the checkpoint
+shares); checkpoint rows by tutor type, partner organisation and subgroup (each of those lines
+leaves out students without a value, so alone it determines nothing); marts outside ``TABLES``.
+
+``complete_suppression`` turns the attack into the cycle's complementary suppression: it withholds
+more counts until the attack finds nothing (its docstring has the argument), and gate 2 runs the
+attack again on what is published. Results name lines and counts only, never student values.
 """
 from __future__ import annotations
 
@@ -48,26 +68,62 @@ class Table:
     where: str = "true"
     row_lines: bool = True      # a row's values sum to its ALL value
     col_lines: bool = True      # a value's rows sum to the ALL row
+    # for withholding (complete_suppression): a value column → the count columns of its own row it
+    # is computed from; ``line_derived``: → the counts of its line's total row (``line_keys`` name the
+    # line, ``line_total`` picks its total row); ``after``: statements that recompute a column from
+    # what is left published (a rank among the published rows)
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    line_derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    line_keys: tuple[str, ...] = ()
+    line_total: str = "false"
+    after: tuple[str, ...] = ()
 
 
 _EQUITY_DIMS = "dimension"
 TABLES = (
     Table("tier_distribution", "school_id", "'grade'", "grade",
-          {"n_students": "tested", "n_tier1": "tier1", "n_tier2": "tier2", "n_tier3": "tier3"}),
+          {"n_students": "tested", "n_tier1": "tier1", "n_tier2": "tier2", "n_tier3": "tier3"},
+          derived={"pct_tier1": ("n_tier1", "n_students"), "pct_tier2": ("n_tier2", "n_students"),
+                   "pct_tier3": ("n_tier3", "n_students"), "tier1_in_band": ("n_tier1", "n_students"),
+                   "tier2_in_band": ("n_tier2", "n_students"), "tier3_in_band": ("n_tier3", "n_students"),
+                   "pyramid_shape": ("n_tier1", "n_students")}),
     Table("equity_by_subgroup", "scope_value", _EQUITY_DIMS, "value",
           {"n_students": "population", "n_tested": "tested", "n_need": "need", "n_served": "served",
            "n_served_need": "served_need", "n_served_in_cycle": "served_in_cycle", "n_adequate": "adequate"},
-          where="scope_type in ('school', 'district')"),
+          where="scope_type in ('school', 'district')",
+          # mean_growth_z and in_school_share divide by counts no mart publishes (students with
+          # growth, with an in-school share), withheld by the mart itself; effect_sd is impact's
+          derived={"need_rate": ("n_need", "n_tested"), "service_rate_among_need": ("n_served_need", "n_need"),
+                   "representation_index": ("n_served", "n_need"),
+                   "adequate_dosage_pct": ("n_adequate", "n_served_in_cycle")},
+          line_derived={"representation_index": ("n_served", "n_need")},
+          line_keys=("cycle_id", "subject", "scope_type", "scope_value", "dimension"), line_total="value = 'ALL'"),
     Table("identification_audit", "school_id", _EQUITY_DIMS, "value",
           {"n_students": "population", "n_tested": "tested", "n_need": "need", "n_tier3": "tier3",
            "n_tier3_not_served": "tier3_not_served", "n_referred": "referred",
            "n_referred_with_need": "referred_need", "n_referred_without_need": "referred_no_need",
-           "n_teacher_referred": "teacher_referred", "n_hidden_need": "hidden_need"}),
+           "n_teacher_referred": "teacher_referred", "n_hidden_need": "hidden_need"},
+          derived={"referral_rate_among_need": ("n_referred_with_need", "n_need"),
+                   "referral_gap": ("n_referred_with_need", "n_need"),
+                   "under_referred": ("n_referred_with_need", "n_need")},
+          line_derived={"referral_gap": ("n_referred_with_need", "n_need"),
+                        "under_referred": ("n_referred_with_need", "n_need")},
+          line_keys=("cycle_id", "subject", "school_id", "dimension"), line_total="value = 'ALL'",
+          # under_referred marks the published group with the most negative gap (the mart's rule)
+          after=("""update identification_audit set under_referred = coalesce(ranked.rk = 1, false)
+                    from (select cycle_id, subject, school_id, dimension, value,
+                                 case when referral_gap < 0 then row_number() over (
+                                     partition by cycle_id, subject, school_id, dimension, referral_gap < 0
+                                     order by referral_gap, value) end as rk
+                          from identification_audit where referral_gap is not null and value <> 'ALL') as ranked
+                    where identification_audit.cycle_id = ranked.cycle_id and identification_audit.subject = ranked.subject
+                      and identification_audit.school_id = ranked.school_id
+                      and identification_audit.dimension = ranked.dimension and identification_audit.value = ranked.value""",)),
     # one quantity per checkpoint × metric: schools add up to the district, and so do grades
     Table("checkpoint_30_60_90", "case when scope_type = 'school' then scope_value else 'ALL' end",
           "'grade'", "case when scope_type = 'grade' then scope_value else 'ALL' end",
           {"n": "'checkpoint:' || checkpoint_day || ':' || metric"},
-          where="scope_type in ('school', 'grade', 'district')"),
+          where="scope_type in ('school', 'grade', 'district')", derived={"value": ("n",), "status": ("n",)}),
 )
 
 # counts inside one cell: the first is the sum of the others
@@ -127,9 +183,24 @@ def check_recoverability(con, relation=lambda m: m, tables: tuple[Table, ...] = 
     With ``min_n``, counts that no mart publishes but the published ones determine (Tier 1 students
     of a subgroup = tested − need) are reported in ``exposed`` when 0 < n < min_n."""
     use = [t for t in tables if present is None or t.mart in present]
-    res = Result()
     if not use:
-        return res
+        return Result()
+    return _attack(con, relation, use, min_n, tol)[0]
+
+
+def _attack(con, relation, use: list[Table], min_n: int | None, tol: float,
+            cache: dict | None = None) -> tuple[Result, list[str]]:
+    """The attack; also returns the variables of ``recovered`` and ``exposed`` (the temp tables
+    rc_cells_k, rc_eq and rc_vars stay for complete_suppression)."""
+    _build_system(con, relation, use)
+    return _solve_system(con, min_n, tol, cache)
+
+
+def _build_system(con, relation, use: list[Table]) -> None:
+    """The attacker's equations (temp tables rc_cells_k: every published cell with its variable and
+    value; rc_eq: equation × variable × coefficient; rc_vars: one row per variable, its value and
+    whether it is known). Their shape depends only on which cells exist, not on which are withheld,
+    so complete_suppression builds them once and then only marks variables unknown."""
     con.execute(f"create or replace temp table rc_cells as {_cells_sql(use, relation)}")
     # one variable per quantity: a dimension's ALL row is the same quantity in every dimension
     con.execute("""
@@ -175,8 +246,16 @@ def check_recoverability(con, relation=lambda m: m, tables: tuple[Table, ...] = 
         select var, max(value) as value, count(value) > 0 as known,
                min(mart) as mart, min(column_name) as column_name, min(cycle_id) as cycle_id,
                min(concat_ws(' / ', cycle_id, subject, r, dim, c)) as cell_where,
-               true as published
+               true as published,
+               -- 0 an inner cell, 1 a district cell of one value, 2 a school's head count, 3 the district's
+               max(case when r = 'ALL' and c = 'ALL' then 3 when c = 'ALL' then 2 when r = 'ALL' then 1 else 0 end) as totality
         from rc_cells_k group by var""")
+
+
+def _solve_system(con, min_n: int | None, tol: float, cache: dict | None = None) -> tuple[Result, list[str]]:
+    """Solve the equations of _build_system with the values rc_vars knows now."""
+    res = Result()
+    leaked: list[str] = []
     rows = con.execute("""
         with e as (
             select rc_eq.eq, rc_eq.var, rc_eq.coef, v.value, coalesce(v.known, false) as known
@@ -197,26 +276,201 @@ def check_recoverability(con, relation=lambda m: m, tables: tuple[Table, ...] = 
             eqs.setdefault(eq, []).append((var, float(coef)))
     res.n_equations = len(eqs)
     res.n_unknowns = len({v for members in eqs.values() for v, _ in members})
-    known = _solve(eqs, rhs, tol)
+    known = _solve(eqs, rhs, tol, cache)
     for v, value in known.items():
         if v in targets:
             m, c, w, cy = targets[v]
             res.recovered.append(Finding(m, c, w, cy))
+            leaked.append(v)
         elif min_n is not None and 0.5 <= value < min_n - 0.5:
             # a count no mart publishes, but published counts pin it, and it is small
             qty, cy, subject, r, dim, c = v.split("|", 5)
             res.exposed.append(Finding("(implied)", qty, " / ".join((cy, subject, r, dim, c)), cy))
-    return res
+            leaked.append(v)
+    # every unknown the equations pin (a leak or not): an equation whose other unknowns are all
+    # pinned is one that gives a leaked count away (complete_suppression breaks those first)
+    con.execute("create or replace temp table rc_pinned (var varchar)")
+    if known:
+        con.execute("insert into rc_pinned select unnest(?)", [list(known)])
+    return res, leaked
 
 
-def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: float) -> dict[str, float]:
+@dataclass
+class CompletionResult:
+    """What complete_suppression withheld: counts and cell keys only, never a count's value."""
+    rounds: int = 0
+    quantities: int = 0                 # distinct quantities withheld (one may be published in several places)
+    cells: int = 0                      # mart counts (row × column) set to NULL
+    by_mart: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    final: Result = field(default_factory=Result)     # the last attack: nothing recovered or exposed
+
+
+# For each leaked count: the published members of the equations it occurs in, best first — an
+# inner cell, else a district cell of one value, a school's head count, the district's
+# (rc_vars.totality); then a member of an equation that gives the count away (all its other
+# unknowns pinned); in the fewest equations (withholding it disturbs fewest lines); not the
+# equation's own total; not 0; smallest. A count whose equations offer only totals waits a round
+# when one that gives it away holds another leaked count, whose own complement may free it
+# ({defer}; _choose drops the wait when nothing else would be chosen).
+_CHOOSE = """
+    create or replace temp table rc_chosen as
+    with eq_of as (
+        select l.var as target, e.eq from rc_leaked as l inner join rc_eq as e on e.var = l.var
+    ),
+    members as (
+        select eq_of.target, eq_of.eq, e.var, e.coef, coalesce(v.known, false) as known, v.value,
+               coalesce(v.totality, 0) as totality, p.var is not null as pinned, l.var is not null as leaked
+        from eq_of
+        inner join rc_eq as e on e.eq = eq_of.eq and e.var <> eq_of.target
+        left join rc_vars as v on v.var = e.var
+        left join rc_pinned as p on p.var = e.var
+        left join rc_leaked as l on l.var = e.var
+    ),
+    per_eq as (
+        select target, eq, bool_and(known or pinned) as certifying, bool_or(leaked) as holds_leak
+        from members group by target, eq
+    ),
+    per_target as (
+        select m.target, bool_or(m.known and m.totality = 0) as has_inner,
+               bool_or(q.certifying and q.holds_leak) as waits
+        from members as m inner join per_eq as q using (target, eq) group by m.target
+    ),
+    degree as (select var, count(*) as n_eq from rc_eq group by var),
+    ranked as (
+        select m.target, m.var, row_number() over (
+                   partition by m.target
+                   order by m.totality, q.certifying desc, d.n_eq, m.coef < 0, m.value = 0, m.value, m.var) as rk
+        from members as m inner join per_eq as q using (target, eq) inner join degree as d on d.var = m.var
+        where m.known
+    )
+    select distinct ranked.var from ranked inner join per_target using (target)
+    where rk = 1 and {defer}"""
+
+
+def _choose(con, n_leaked: int) -> int:
+    """Fill rc_chosen for the counts in rc_leaked; returns how many quantities it chose. When none
+    of their equations holds a published count (a count pinned only through other unknowns, such as
+    Tier 1 = tested − need with both withheld, or through several lines at once), the unknowns of
+    those equations join the leaked counts — freeing them frees it — one ring of equations at a
+    time, until a ring holds a published count."""
+    while True:
+        con.execute(_CHOOSE.format(defer="(per_target.has_inner or not per_target.waits)"))
+        if con.execute("select count(*) from rc_chosen").fetchone()[0]:
+            break
+        con.execute(_CHOOSE.format(defer="true"))
+        if con.execute("select count(*) from rc_chosen").fetchone()[0]:
+            break
+        added = con.execute("""
+            insert into rc_leaked
+            select distinct e2.var from rc_leaked as l
+            inner join rc_eq as e on e.var = l.var
+            inner join rc_eq as e2 on e2.eq = e.eq
+            left join rc_vars as v on v.var = e2.var
+            where not coalesce(v.known, false) and e2.var not in (select var from rc_leaked)""").fetchone()[0]
+        if not added:
+            raise RuntimeError(f"complementary suppression: {n_leaked} counts leak but no equation linked to "
+                               f"them holds a published count to withhold; report it as a pipeline bug")
+    return con.execute("select count(*) from rc_chosen").fetchone()[0]
+
+
+def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, present: set[str] | None = None,
+                         max_rounds: int = 1000, tol: float = 1e-9) -> CompletionResult:
+    """Complementary suppression by the attacker itself (DESIGN §9): withhold published counts of
+    the marts (tables in ``con``, updated in place) until ``check_recoverability`` recovers no
+    withheld count and finds no small count implied by subtraction.
+
+    Each round runs the attack; for every recovered count and every exposed implied count it picks
+    one published member of an equation the count occurs in (preferring a member that is not a
+    school or district total, so head counts survive where possible; then one of an equation that
+    gives it away; then the member in fewest equations, not 0, smallest — _CHOOSE) and withholds
+    that *quantity* wherever it is published (every dimension's ALL row, the same population in
+    equity_by_subgroup and identification_audit…), all of a round's choices at once: the count
+    becomes NULL and its row ``suppressed = true``. At the end every value computed from a
+    withheld count is set NULL (``Table.derived`` / ``line_derived``) and ranks are recomputed over
+    what is left (``Table.after``). All of it is set-based SQL over temp tables of cell keys.
+
+    Why it holds: withholding a published count only removes an equation's known value, so every
+    count the equations did not determine stays undetermined — the determined set can only shrink,
+    apart from the newly withheld counts, which the next round's attack checks like any other.
+    Each round withholds at least one more published count (one in an equation of a leaked count,
+    or of an unknown linked to it — _choose; if there is none the round raises), and there are
+    finitely many, so the loop ends; it ends only on a round whose attack recovers and exposes
+    nothing, so the exact attacker finds nothing in what is left, by construction. Gate 2 re-runs the same attack, independently, on the
+    built marts before anything is published. Withheld counts may be 0 or ≥ min_n (complements);
+    no count is ever published that was not before."""
+    import time
+    use = [t for t in tables if present is None or t.mart in present]
+    out = CompletionResult()
+    if not use:
+        return out
+    start = time.perf_counter()
+    by_name = {t.mart: t for t in use}
+    cache: dict = {}
+    _build_system(con, lambda m: m, use)
+    con.execute("""create or replace temp table rc_withhold_all (w_mart varchar, w_col varchar, w_qty varchar,
+                   w_cycle varchar, w_subject varchar, w_r varchar, w_dim varchar, w_c varchar)""")
+    while True:
+        res, leaked = _solve_system(con, min_n, tol, cache)
+        out.final = res
+        if not leaked:
+            break
+        if out.rounds >= max_rounds:
+            raise RuntimeError(f"complementary suppression did not settle in {max_rounds} rounds "
+                               f"({len(leaked)} counts still leak); report it as a pipeline bug")
+        out.rounds += 1
+        con.execute("create or replace temp table rc_leaked as select unnest(?) as var", [leaked])
+        chosen = _choose(con, len(leaked))
+        con.execute("""
+            create or replace temp table rc_withhold as
+            select distinct k.mart as w_mart, k.column_name as w_col, k.qty as w_qty, k.cycle_id as w_cycle,
+                   k.subject as w_subject, k.r as w_r, k.dim as w_dim, k.c as w_c
+            from rc_cells_k as k inner join rc_chosen using (var) where k.value is not null""")
+        out.quantities += chosen
+        # the chosen quantities become unknowns of the same equations (what a new attack on the
+        # updated marts would build); the marts themselves are updated once, after the last round
+        con.execute("insert into rc_withhold_all select * from rc_withhold")
+        con.execute("update rc_cells_k set value = null where var in (select var from rc_chosen)")
+        con.execute("update rc_vars set value = null, known = false where var in (select var from rc_chosen)")
+    for mart, column in con.execute("select distinct w_mart, w_col from rc_withhold_all order by all").fetchall():
+        t = by_name[mart]
+        n = con.execute(f"""
+            update {mart} set {column} = null, suppressed = true
+            from (select distinct * from rc_withhold_all where w_mart = ? and w_col = ?) as w
+            where ({t.where}) and cast(cycle_id as varchar) = w.w_cycle and cast(subject as varchar) = w.w_subject
+              and coalesce(cast({t.row} as varchar), '(none)') = w.w_r and cast({t.dimension} as varchar) = w.w_dim
+              and coalesce(cast({t.col} as varchar), '(none)') = w.w_c and {_qty(t.measures[column])} = w.w_qty
+              and {column} is not null""", [mart, column]).fetchone()[0]
+        out.cells += int(n)
+        out.by_mart[mart] = out.by_mart.get(mart, 0) + int(n)
+    for mart in out.by_mart:
+        t = by_name[mart]
+        for column, sources in t.derived.items():
+            con.execute(f"update {mart} set {column} = null where {column} is not null and ({t.where}) and ("
+                        + " or ".join(f"{s} is null" for s in sources) + ")")
+        for column, sources in t.line_derived.items():
+            same_line = " and ".join(f"tot.{k} = {mart}.{k}" for k in t.line_keys)
+            con.execute(f"update {mart} set {column} = null where {column} is not null and exists ("
+                        f"select 1 from {mart} as tot where {same_line} and ({t.line_total}) and ("
+                        + " or ".join(f"tot.{s} is null" for s in sources) + "))")
+        for statement in t.after:
+            con.execute(statement)
+    for name in ("rc_leaked", "rc_chosen", "rc_withhold", "rc_withhold_all"):
+        con.execute(f"drop table if exists {name}")
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: float,
+           cache: dict | None = None) -> dict[str, float]:
     """Every unknown that ``Σ coef·x = rhs`` (one per equation) determines, with its value.
 
     Exact, and fast on district-sized systems: (0) an equation with one unknown left determines it
     (substitute and repeat); (1) an unknown occurring in a single equation leaves
     that equation no power over the others, so both are set aside (repeatedly) and the unknown is
     determined at the end iff the rest of its equation is; (2) the remaining core is split into
-    connected components and each is decided by its null space (pivoted QR)."""
+    connected components and each is decided by its null space (pivoted QR); ``cache`` keeps each
+    component's answer by its equations, so rounds of complete_suppression redo only what changed."""
     eqs = {e: dict(m) for e, m in eqs.items()}
     where: dict[str, set[str]] = {}
     for e, members in eqs.items():
@@ -272,6 +526,13 @@ def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: 
     for e in core:
         comps.setdefault(find(next(iter(eqs[e]))), []).append(e)
     for eq_ids in comps.values():
+        eq_ids.sort()
+        key = None
+        if cache is not None:     # a component no withheld count touched since the last round
+            key = tuple((e, rhs.get(e, 0.0), tuple(sorted(eqs[e].items()))) for e in eq_ids)
+            if key in cache:
+                known.update(cache[key])
+                continue
         unknowns = sorted({v for e in eq_ids for v in eqs[e]})
         idx = {v: i for i, v in enumerate(unknowns)}
         a = np.zeros((len(eq_ids), len(unknowns)))
@@ -280,11 +541,14 @@ def _solve(eqs: dict[str, list[tuple[str, float]]], rhs: dict[str, float], tol: 
             for v, coef in eqs[e].items():
                 a[i, idx[v]] += coef
         determined = _determined(a, tol)
+        found: dict[str, float] = {}
         if determined.any():
-            values = np.linalg.lstsq(a, b, rcond=None)[0]
-            for v in unknowns:
-                if determined[idx[v]]:
-                    known[v] = float(values[idx[v]])
+            from scipy.linalg import lstsq
+            values = lstsq(a, b, lapack_driver="gelsy")[0]     # pivoted QR, like _determined
+            found = {v: float(values[idx[v]]) for v in unknowns if determined[idx[v]]}
+        known.update(found)
+        if cache is not None:
+            cache[key] = found
     for v, e in reversed(aside):       # x_v = (rhs − Σ others) / coef, when every other is known
         others = [u for u in eqs[e] if u != v]
         if all(u in known for u in others):
@@ -300,7 +564,7 @@ def _determined(a: np.ndarray, tol: float) -> np.ndarray:
     clear-cut; pivoted QR is several times cheaper than an SVD.)"""
     from scipy.linalg import qr, solve_triangular
     n = a.shape[1]
-    _, r, piv = qr(a, mode="economic", pivoting=True)
+    r, piv = qr(a, mode="r", pivoting=True)          # R only: Q is never used
     d = np.abs(np.diag(r))
     rank = int((d > max(a.shape) * np.finfo(float).eps * (d[0] if len(d) else 1)).sum())
     out = np.zeros(n, dtype=bool)

@@ -141,9 +141,13 @@ def publication(context: dg.AssetExecutionContext):
     cycle = CONFIG.cycle(context.partition_key)
     db = pipeline.build_db_path(CONFIG, cycle, context.run_id)
     landing = read_manifest(CONFIG, cycle.id)
+    completion = pipeline.complete_suppression_on_build(CONFIG, db)
+    context.log.info(f"complementary suppression: {completion['counts_withheld_by_completion']} more counts "
+                     f"withheld in {completion['suppression_rounds']} rounds "
+                     f"({completion['counts_withheld_by_dbt']} by dbt)")
     outcome = run_gate2(CONFIG, cycle, db, landing.landing_dir, [])
     gate1 = run_gate1(CONFIG, landing)
-    meta = _gate_metadata(outcome)
+    meta = {**_gate_metadata(outcome), **{k: _md(v) for k, v in completion.items()}}
     if not outcome.passed:
         report = write_failure_report(CONFIG, cycle.id, context.run_id, [gate1, outcome], "gate2")
         meta["failure_report"] = dg.MetadataValue.path(str(report.with_suffix(".html")))
@@ -177,7 +181,7 @@ def publication(context: dg.AssetExecutionContext):
         "report": dg.MetadataValue.path(str(current / "report.html")),
         "teacher_digests": dg.MetadataValue.path(str(current / "teacher_digests" / "index.html")),
         "marts_aggregate": dg.MetadataValue.path(str(current / "marts_aggregate.duckdb")),
-        "gate1": gate1.status, "gate2": outcome.status})
+        "gate1": gate1.status, "gate2": outcome.status, **{k: _md(v) for k, v in completion.items()}})
 
 
 cycle_job = dg.define_asset_job("cycle", selection=dg.AssetSelection.all(),

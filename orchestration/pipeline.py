@@ -43,6 +43,39 @@ def dbt_env(config: Config, build_db: Path) -> dict[str, str]:
     return env
 
 
+def complete_suppression_on_build(config: Config, build_db: Path) -> dict:
+    """Complementary suppression by the attacker itself on the built aggregate marts, after `dbt
+    build` and before gate 2 (expectations/recoverability.py ``complete_suppression``; DESIGN §9).
+    The build holds this cycle's rows only; earlier cycles' rows were completed when they were
+    built. Returns counts only (never a count's value), for the run's metadata."""
+    import duckdb
+
+    from expectations.recoverability import complete_suppression
+    con = duckdb.connect(str(build_db))
+    try:
+        present = {r[0] for r in con.execute("select table_name from information_schema.tables "
+                                             "where table_schema = 'main'").fetchall()}
+        before = _withheld_by_dbt(con, present)
+        done = complete_suppression(con, int(config["privacy"]["min_n"]), present=present)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return {"suppression_rounds": done.rounds, "counts_withheld_by_dbt": before,
+            "counts_withheld_by_completion": done.cells, "quantities_withheld_by_completion": done.quantities,
+            "completion_by_mart": dict(sorted(done.by_mart.items())), "completion_seconds": round(done.seconds, 2)}
+
+
+def _withheld_by_dbt(con, present: set[str]) -> int:
+    """How many published counts (row × count column) the marts already withhold (NULL)."""
+    from expectations.recoverability import TABLES
+    total = 0
+    for t in TABLES:
+        if t.mart in present:
+            total += con.execute(f"select {' + '.join(f'count(*) - count({c})' for c in t.measures)} "
+                                 f"from {t.mart} where {t.where}").fetchone()[0]
+    return int(total)
+
+
 def clean_builds(config: Config, keep: int = 3) -> None:
     """Old build files are scratch: keep the newest few for debugging."""
     if not config.build_dir.is_dir():
