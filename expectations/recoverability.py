@@ -287,11 +287,6 @@ def _solve_system(con, min_n: int | None, tol: float, cache: dict | None = None)
             qty, cy, subject, r, dim, c = v.split("|", 5)
             res.exposed.append(Finding("(implied)", qty, " / ".join((cy, subject, r, dim, c)), cy))
             leaked.append(v)
-    # every unknown the equations pin (a leak or not): an equation whose other unknowns are all
-    # pinned is one that gives a leaked count away (complete_suppression breaks those first)
-    con.execute("create or replace temp table rc_pinned (var varchar)")
-    if known:
-        con.execute("insert into rc_pinned select unnest(?)", [list(known)])
     return res, leaked
 
 
@@ -306,97 +301,124 @@ class CompletionResult:
     final: Result = field(default_factory=Result)     # the last attack: nothing recovered or exposed
 
 
-# For each leaked count: the published members of the equations it occurs in, best first — an
-# inner cell, else a district cell of one value, a school's head count, the district's
-# (rc_vars.totality); then a member of an equation that gives the count away (all its other
-# unknowns pinned); in the fewest equations (withholding it disturbs fewest lines); not the
-# equation's own total; not 0; smallest. A count whose equations offer only totals waits a round
-# when one that gives it away holds another leaked count, whose own complement may free it
-# ({defer}; _choose drops the wait when nothing else would be chosen).
-_CHOOSE = """
-    create or replace temp table rc_chosen as
-    with eq_of as (
-        select l.var as target, e.eq from rc_leaked as l inner join rc_eq as e on e.var = l.var
-    ),
-    members as (
-        select eq_of.target, eq_of.eq, e.var, e.coef, coalesce(v.known, false) as known, v.value,
-               coalesce(v.totality, 0) as totality, p.var is not null as pinned, l.var is not null as leaked
-        from eq_of
-        inner join rc_eq as e on e.eq = eq_of.eq and e.var <> eq_of.target
-        left join rc_vars as v on v.var = e.var
-        left join rc_pinned as p on p.var = e.var
-        left join rc_leaked as l on l.var = e.var
-    ),
-    per_eq as (
-        select target, eq, bool_and(known or pinned) as certifying, bool_or(leaked) as holds_leak
-        from members group by target, eq
-    ),
-    per_target as (
-        select m.target, bool_or(m.known and m.totality = 0) as has_inner,
-               bool_or(q.certifying and q.holds_leak) as waits
-        from members as m inner join per_eq as q using (target, eq) group by m.target
-    ),
-    degree as (select var, count(*) as n_eq from rc_eq group by var),
-    ranked as (
-        select m.target, m.var, row_number() over (
-                   partition by m.target
-                   order by m.totality, q.certifying desc, d.n_eq, m.coef < 0, m.value = 0, m.value, m.var) as rk
-        from members as m inner join per_eq as q using (target, eq) inner join degree as d on d.var = m.var
-        where m.known
-    )
-    select distinct ranked.var from ranked inner join per_target using (target)
-    where rk = 1 and {defer}"""
+# What withholding a published count costs the reader (complete_suppression minimises the sum):
+# the district's and a school's totals are what the report and dashboards are opened for, the tier
+# pyramid's counts most of all; a subgroup's inner cell costs least. Among equals, a smaller count
+# (log of its value) — the attacker learns least from a complement near 0 and the reader loses least.
+_COST = """
+    case when split_part(var, '|', 1) in ('tested', 'tier1', 'tier2', 'tier3') then 3.0 else 1.0 end
+    * case totality when 3 then 10000.0 when 2 then 1000.0 when 1 then 100.0
+                    else case when split_part(var, '|', 1) like 'checkpoint:%' then 5.0
+                              when split_part(var, '|', 5) = 'grade' then 10.0 else 1.0 end end
+    * (1.0 + ln(1.0 + coalesce(value, 0)) / 10.0)"""
+_FREE = 1e-4        # cost of moving a quantity that is unknown already (keeps the pattern small)
 
 
-def _choose(con, n_leaked: int) -> int:
-    """Fill rc_chosen for the counts in rc_leaked; returns how many quantities it chose. When none
-    of their equations holds a published count (a count pinned only through other unknowns, such as
-    Tier 1 = tested − need with both withheld, or through several lines at once), the unknowns of
-    those equations join the leaked counts — freeing them frees it — one ring of equations at a
-    time, until a ring holds a published count."""
-    while True:
-        con.execute(_CHOOSE.format(defer="(per_target.has_inner or not per_target.waits)"))
-        if con.execute("select count(*) from rc_chosen").fetchone()[0]:
-            break
-        con.execute(_CHOOSE.format(defer="true"))
-        if con.execute("select count(*) from rc_chosen").fetchone()[0]:
-            break
-        added = con.execute("""
-            insert into rc_leaked
-            select distinct e2.var from rc_leaked as l
-            inner join rc_eq as e on e.var = l.var
-            inner join rc_eq as e2 on e2.eq = e.eq
-            left join rc_vars as v on v.var = e2.var
-            where not coalesce(v.known, false) and e2.var not in (select var from rc_leaked)""").fetchone()[0]
-        if not added:
-            raise RuntimeError(f"complementary suppression: {n_leaked} counts leak but no equation linked to "
-                               f"them holds a published count to withhold; report it as a pipeline bug")
-    return con.execute("select count(*) from rc_chosen").fetchone()[0]
+def _protect(con, leaked: list[str], tol: float) -> list[str]:
+    """The published quantities to withhold so that no count in ``leaked`` is determined any more.
+
+    A count x_j is undetermined exactly when some vector z with A z = 0 over the unknowns (a
+    direction the attacker cannot see: adding z to the true counts leaves every published count
+    and every equation unchanged) has z_j ≠ 0. For each leaked count this finds such a z over the
+    unknowns *and* the published counts, with z_j = 1, of least total cost Σ cost_k |z_k| over the
+    published k (a linear programme, HiGHS via scipy): its published support S is the cheapest
+    complement the programme finds, and after S is withheld, z proves x_j undetermined. Every
+    quantity where z ≠ 0 (other leaked counts, S itself) is then undetermined too, and withholding
+    more never determines anything, so those are skipped and later programmes reuse S at no cost.
+    The programme looks at the count's neighbourhood first (quantities within a few equations,
+    every equation touching them held exactly, the rest fixed at 0) and widens it until feasible.
+
+    This is the textbook complementary-suppression model (a suppression pattern protects a cell
+    when a feasible "shift" of the table moves it) without bounds; the cost makes head counts the
+    last resort, where the greedy rule it replaces withheld them first on small districts."""
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix
+    members: dict[str, list[tuple[str, float]]] = {}
+    of_var: dict[str, list[str]] = {}
+    for eq, var, coef in con.execute("select eq, var, coef from rc_eq").fetchall():
+        members.setdefault(eq, []).append((var, float(coef)))
+        of_var.setdefault(var, []).append(eq)
+    cost = {v: (float(c) if k else _FREE) for v, k, c in con.execute(
+        f"select var, known, {_COST} from rc_vars").fetchall()}
+    protected: set[str] = set()
+    withheld: list[str] = []
+    for j in sorted(leaked):
+        if j in protected:
+            continue
+        z = None
+        seen, eqs_in, frontier = {j}, set(), [j]
+        while z is None:
+            grown = set()
+            for v in frontier:          # every equation of a quantity in the neighbourhood holds
+                for e in of_var.get(v, ()):
+                    if e not in eqs_in:
+                        eqs_in.add(e)
+                        grown.update(u for u, _ in members[e] if u not in seen)
+            z = _shift(j, seen, eqs_in, members, cost, linprog, csr_matrix, tol, whole=not grown)
+            seen |= grown
+            frontier = grown
+        for v, value in z.items():
+            protected.add(v)
+            if cost.get(v, _FREE) > _FREE:
+                withheld.append(v)
+                cost[v] = _FREE
+    return withheld
+
+
+def _shift(j, seen, eqs_in, members, cost, linprog, csr_matrix, tol, whole: bool):
+    """The least-cost z over the quantities ``seen`` with z_j = 1 and every equation of ``eqs_in``
+    held (quantities outside ``seen`` fixed at 0), as {quantity: z}; None if there is none yet.
+    ``whole``: ``seen`` is closed under the equations, so there is no wider neighbourhood to try."""
+    import numpy as np
+    order = sorted(seen)
+    idx = {v: i for i, v in enumerate(order)}
+    n = len(order)
+    rows, cols, vals = [], [], []
+    for r, e in enumerate(sorted(eqs_in)):
+        for v, coef in members[e]:
+            if v in idx:            # members outside the neighbourhood are 0
+                rows += [r, r]
+                cols += [idx[v], n + idx[v]]
+                vals += [coef, -coef]
+    a = csr_matrix((vals, (rows, cols)), shape=(len(eqs_in), 2 * n))
+    c = np.array([cost.get(v, _FREE) for v in order] * 2)
+    bounds = [(0, None)] * (2 * n)
+    bounds[idx[j]] = (1, 1)
+    bounds[n + idx[j]] = (0, 0)
+    res = linprog(c, A_eq=a, b_eq=np.zeros(len(eqs_in)), bounds=bounds, method="highs")
+    if res.status == 2:             # infeasible: the count is pinned within this neighbourhood
+        if whole:
+            raise RuntimeError("complementary suppression: a leaked count is determined even with every count "
+                               "of its equations withheld; report it as a pipeline bug")
+        return None
+    if res.status != 0:
+        raise RuntimeError(f"complementary suppression: the linear programme failed ({res.message})")
+    x = res.x[:n] - res.x[n:]
+    return {order[i]: float(x[i]) for i in np.flatnonzero(np.abs(x) > max(tol, 1e-7))}
 
 
 def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, present: set[str] | None = None,
-                         max_rounds: int = 1000, tol: float = 1e-9) -> CompletionResult:
+                         max_rounds: int = 20, tol: float = 1e-9) -> CompletionResult:
     """Complementary suppression by the attacker itself (DESIGN §9): withhold published counts of
     the marts (tables in ``con``, updated in place) until ``check_recoverability`` recovers no
     withheld count and finds no small count implied by subtraction.
 
-    Each round runs the attack; for every recovered count and every exposed implied count it picks
-    one published member of an equation the count occurs in (preferring a member that is not a
-    school or district total, so head counts survive where possible; then one of an equation that
-    gives it away; then the member in fewest equations, not 0, smallest — _CHOOSE) and withholds
-    that *quantity* wherever it is published (every dimension's ALL row, the same population in
-    equity_by_subgroup and identification_audit…), all of a round's choices at once: the count
-    becomes NULL and its row ``suppressed = true``. At the end every value computed from a
-    withheld count is set NULL (``Table.derived`` / ``line_derived``) and ranks are recomputed over
-    what is left (``Table.after``). All of it is set-based SQL over temp tables of cell keys.
+    A round runs the attack; ``_protect`` then picks, for every recovered count and every exposed
+    implied count, the cheapest set of published counts whose withholding leaves it undetermined
+    (a least-cost shift of the marts that moves it, _COST: subgroup cells before grade cells
+    before any school's or the district's head count), and withholds each chosen *quantity*
+    wherever it is published (every dimension's ALL row, the same population in
+    equity_by_subgroup and identification_audit…): the count becomes NULL and its row
+    ``suppressed = true``. At the end every value computed from a withheld count is set NULL
+    (``Table.derived`` / ``line_derived``) and ranks are recomputed over what is left
+    (``Table.after``). The cell keys live in temp tables; the marts are updated set-based in SQL.
 
-    Why it holds: withholding a published count only removes an equation's known value, so every
-    count the equations did not determine stays undetermined — the determined set can only shrink,
-    apart from the newly withheld counts, which the next round's attack checks like any other.
-    Each round withholds at least one more published count (one in an equation of a leaked count,
-    or of an unknown linked to it — _choose; if there is none the round raises), and there are
-    finitely many, so the loop ends; it ends only on a round whose attack recovers and exposes
-    nothing, so the exact attacker finds nothing in what is left, by construction. Gate 2 re-runs the same attack, independently, on the
+    Why it holds: each chosen set comes with a shift z (A z = 0, z ≠ 0 at the leaked count) over
+    what is then unknown, so the count is undetermined; withholding more only removes known values,
+    so nothing undetermined becomes determined, and every newly withheld count lies on its own
+    shift. One round therefore leaves nothing for the exact attack; the loop runs the attack again
+    and ends only on a round where it recovers and exposes nothing, so the result holds by
+    construction whatever the numerics. Gate 2 re-runs the same attack, independently, on the
     built marts before anything is published. Withheld counts may be 0 or ≥ min_n (complements);
     no count is ever published that was not before."""
     import time
@@ -419,8 +441,8 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
             raise RuntimeError(f"complementary suppression did not settle in {max_rounds} rounds "
                                f"({len(leaked)} counts still leak); report it as a pipeline bug")
         out.rounds += 1
-        con.execute("create or replace temp table rc_leaked as select unnest(?) as var", [leaked])
-        chosen = _choose(con, len(leaked))
+        con.execute("create or replace temp table rc_chosen as select unnest(?) as var", [_protect(con, leaked, tol)])
+        chosen = con.execute("select count(*) from rc_chosen").fetchone()[0]
         con.execute("""
             create or replace temp table rc_withhold as
             select distinct k.mart as w_mart, k.column_name as w_col, k.qty as w_qty, k.cycle_id as w_cycle,

@@ -54,6 +54,8 @@ def render_model(path: str, min_n: int, refs: dict[str, str]) -> str:
         _macro("macros/helpers.sql", "safe_ratio"),
         _macro("macros/helpers.sql", "is_small_count"),
         _macro("macros/subgroups.sql", "expand_subgroups"),
+        # engines.sql's distribute_by as DuckDB renders it (nothing: Spark only)
+        _macro("macros/engines.sql", "default__distribute_by").replace("default__distribute_by", "distribute_by"),
     ])
     model = (DBT / "models" / path).read_text()
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
