@@ -346,7 +346,7 @@ def _protect(con, leaked: list[str], tol: float) -> list[str]:
         if j in protected:
             continue
         z = None
-        seen, eqs_in, frontier = {j}, set(), [j]
+        seen, eqs_in, frontier, radius = {j}, set(), [j], 0
         while z is None:
             grown = set()
             for v in frontier:          # every equation of a quantity in the neighbourhood holds
@@ -354,9 +354,12 @@ def _protect(con, leaked: list[str], tol: float) -> list[str]:
                     if e not in eqs_in:
                         eqs_in.add(e)
                         grown.update(u for u, _ in members[e] if u not in seen)
-            z = _shift(j, seen, eqs_in, members, cost, linprog, csr_matrix, tol, whole=not grown)
+            # within one equation of the count no shift exists (the count's own equations'
+            # other members have equations of their own, a rectangle's corner is two away)
+            if radius >= 2 or not grown:
+                z = _shift(j, seen, eqs_in, members, cost, linprog, csr_matrix, tol, whole=not grown)
             seen |= grown
-            frontier = grown
+            frontier, radius = grown, radius + 1
         for v, value in z.items():
             protected.add(v)
             if cost.get(v, _FREE) > _FREE:

@@ -92,7 +92,7 @@ def test_published_aggregates_resist_the_attack_and_keep_head_counts(small_distr
     not over-suppress — every school's tested head count (tier_distribution) and the district's
     stay published. (Its population head count, n_students of the subgroup marts, differs from the
     tested one by a handful of untested students in every school of this district, so one of the
-    two must go; the pass keeps the one with fewer equations to protect.)"""
+    two must go; the pass's costs keep the tested one, which the tier pyramid shows.)"""
     config, _, _ = small_district
     from expectations.recoverability import TABLES, check_recoverability
     con = duckdb.connect(str(config.published / "current" / "marts_aggregate.duckdb"), read_only=True)
