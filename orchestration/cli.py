@@ -146,7 +146,7 @@ def cmd_run_weekly(config: Config, args) -> int:
     """--as-of DATE: the weekly operational watchlist between cycles (orchestration/weekly.py)."""
     import datetime as dt
     import uuid
-    from orchestration.weekly import WeeklyGateError, run_weekly, weekly_cycle
+    from orchestration.weekly import WeeklyGateError, run_weekly, weekly_cycle, weekly_log
     try:
         as_of = dt.date.fromisoformat(args.as_of)
     except ValueError:
@@ -158,10 +158,8 @@ def cmd_run_weekly(config: Config, args) -> int:
         raise ConfigError("--as-of", args.as_of, f"a date inside --cycle {args.cycle} (it lies in {cycle.id})")
     run_id = str(uuid.uuid4())
     print(f"cycle {cycle.id}: weekly watchlist as of {as_of}: running…", flush=True)
-    logs = config.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
     try:
-        with cycle_lock(config, cycle.id), open(logs / f"{cycle.id}-weekly-{as_of}.log", "w") as log, \
+        with cycle_lock(config, cycle.id), weekly_log(config, cycle, as_of) as log, \
                 _progress(f"cycle {cycle.id} as of {as_of}: land → gate 1 → dbt (watchlist) → gate 2"):
             folder = run_weekly(config, as_of, run_id, log=log)
     except WeeklyGateError:

@@ -235,13 +235,11 @@ def weekly_watchlist(context: dg.OpExecutionContext) -> str:
     same run as ``tutoring-impact run --as-of DATE``): published/<cycle>/weekly/<DATE>/; current
     stays where it is."""
     import datetime as dt
-    from orchestration.weekly import WeeklyGateError, run_weekly, weekly_cycle
+    from orchestration.weekly import WeeklyGateError, run_weekly, weekly_cycle, weekly_log
     as_of = dt.date.fromisoformat(context.op_config["as_of"])
     cycle = weekly_cycle(CONFIG, as_of)
-    logs = CONFIG.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
     try:
-        with open(logs / f"{cycle.id}-weekly-{as_of}.log", "w") as log:
+        with weekly_log(CONFIG, cycle, as_of) as log:
             folder = run_weekly(CONFIG, as_of, context.run_id, log=log)
     except WeeklyGateError as e:
         raise dg.Failure(description=f"weekly watchlist as of {as_of}: a gate failed, nothing written ({e})",

@@ -98,6 +98,10 @@ class _Marts:
             return "district (all schools)"
         return self._school_names.get(school_id) or str(school_id)
 
+    def scope_value(self, scope_type: str, scope_value) -> str:
+        """A scope's value as the report shows it: a school by name, anything else as it is."""
+        return self.school(scope_value) if scope_type == "school" else str(scope_value)
+
 
 WATCHLIST_ITEMS = {
     "no_show_school": "schools where enrolled students attend no session",
@@ -393,7 +397,7 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
                 "students against never-enrolled Tier 2/3 peers in the same grade and baseline band, Hedges-corrected, "
                 "with a 95 % confidence interval. WWC baseline equivalence: ≤ 0.05 SD satisfied, ≤ 0.25 requires adjustment "
                 "(met by the stratification).</p>")
-    forest = [{"label": f"{r[1]}: {M.school(r[2]) if r[1] == 'school' else r[2]}" if r[1] != "district" else "district",
+    forest = [{"label": f"{r[1]}: {M.scope_value(r[1], r[2])}" if r[1] != "district" else "district",
                "subject": r[0], "effect": r[6],
                "lo": r[8], "hi": r[9]} for r in rows if r[3] == "itt" and not r[13] and r[6] is not None]
     if forest:
@@ -422,7 +426,7 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
                                "encoding": {"x": {"field": "band", "sort": None}, "y": {"field": "effect", "type": "quantitative"}}}]}}))
     html.append(_table(["subject", "scope", "value", "group", "treated", "comparison", "effect (SD)", "SE", "95 % CI",
                         "baseline diff", "WWC baseline", "treated unmatched"],
-                       [[escape(r[0]), escape(r[1]), escape(M.school(r[2]) if r[1] == "school" else str(r[2])), escape(r[3]),
+                       [[escape(r[0]), escape(r[1]), escape(M.scope_value(r[1], r[2])), escape(r[3]),
                          fmt(r[4], "int"), fmt(r[5], "int"),
                          fmt(r[6], "sd"), fmt(r[7]), f"{fmt(r[8], 'sd')} to {fmt(r[9], 'sd')}" if r[8] is not None else fmt(None),
                          fmt(r[10], "sd"), escape(str(r[11] or "")), fmt(r[12], "int")]

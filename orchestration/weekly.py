@@ -64,6 +64,14 @@ def weekly_dbt_args(config: Config, cycle: Cycle, landing_dir: Path) -> list[str
             "--vars", json.dumps(dbt_vars(config, cycle, landing_dir), sort_keys=True, default=str)]
 
 
+def weekly_log(config: Config, cycle: Cycle, as_of: dt.date):
+    """The weekly run's log file, ``<data_dir>/logs/<cycle>-weekly-<DATE>.log``, open for writing
+    (the CLI and the Dagster job write the same file)."""
+    logs = config.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return open(logs / f"{cycle.id}-weekly-{as_of}.log", "w")
+
+
 def weekly_folder(config: Config, cycle: Cycle) -> Path:
     return config.published / cycle.id / "weekly" / cycle.as_of.isoformat()
 
