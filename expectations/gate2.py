@@ -54,6 +54,13 @@ def recoverability_check(con, tables: set[str], min_n: int, relation=lambda m: m
     before this gate, so a failure here means the marts changed after it, or a pipeline bug.
     Names cells by their keys (cycle, subject, school, dimension, value) only."""
     rec = check_recoverability(con, relation=relation, present=tables, min_n=min_n)
+    if rec.contradicted:
+        return CheckResult("aggregates.no_recoverable_count", "gate2", RECOVERABILITY_SEVERITY, False,
+                           table=", ".join(sorted({t.mart for t in TABLES} & tables)), failed_count=len(rec.contradicted),
+                           message=f"{len(rec.contradicted)} lines of the aggregate marts do not add up as the privacy "
+                                   f"attack assumes, so it cannot vouch for them: {'; '.join(rec.contradicted[:3])}",
+                           fix="pipeline bug: a mart's totals no longer equal the sum of its cells "
+                               "(expectations/recoverability.py TABLES, CELL_EQUATIONS); nothing was published")
     bad = rec.recovered + rec.exposed
     where = "; ".join(f"{f.mart}.{f.column} at {f.where}" for f in bad[:5]) + (" …" if len(bad) > 5 else "")
     return CheckResult("aggregates.no_recoverable_count", "gate2", RECOVERABILITY_SEVERITY, not bad,

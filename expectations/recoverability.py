@@ -42,7 +42,10 @@ withholds, and this check does not report it.)
 What the attack does not model: bounds (a withheld count lies between 0 and its line's total, so
 it is narrowed, not determined); counts implied by a published share times its n (the checkpoint
 shares); checkpoint rows by tutor type, partner organisation and subgroup (each of those lines
-leaves out students without a value, so alone it determines nothing); marts outside ``TABLES``.
+leaves out students without a value, so alone it determines nothing); marts outside ``TABLES``
+(their rows do not add up to one another: matched samples, costs). ``Result.contradicted`` lists
+the equations whose counts are all published and do not add up; gate 2 fails on any, since the
+attack proves nothing about marts it models wrongly.
 
 ``complete_suppression`` turns the attack into the cycle's complementary suppression: it withholds
 more counts until the attack finds nothing (its docstring has the argument), and gate 2 runs the
@@ -119,6 +122,20 @@ TABLES = (
                     where identification_audit.cycle_id = ranked.cycle_id and identification_audit.subject = ranked.subject
                       and identification_audit.school_id = ranked.school_id
                       and identification_audit.dimension = ranked.dimension and identification_audit.value = ranked.value""",)),
+    # the state-test population (its own quantities); only all_students forms lines: the tutored
+    # and comparison groups are matched within each row's cell, so their rows do not add up
+    Table("accountability_alignment", "scope_value", "dimension", "value",
+          {c: "acc_" + c[2:] for c in ("n_students", "n_prior_tested", "n_prior_proficient", "n_current_tested",
+                                       "n_current_proficient", "n_both_tested", "n_level_up", "n_bubble",
+                                       "n_bubble_served", "n_bubble_current", "n_bubble_to_proficient",
+                                       "n_screener_tested", "n_screener_meets")},
+          where="group_name = 'all_students' and scope_type in ('school', 'district')",
+          derived={"pct_prior_proficient": ("n_prior_proficient", "n_prior_tested"),
+                   "pct_current_proficient": ("n_current_proficient", "n_current_tested"),
+                   "pct_level_up": ("n_level_up", "n_both_tested"),
+                   "pct_bubble_to_proficient": ("n_bubble_to_proficient", "n_bubble_current"),
+                   "pct_screener_proficient": ("n_screener_meets", "n_screener_tested"),
+                   "pct_bubble_served": ("n_bubble_served", "n_bubble")}),
     # one quantity per checkpoint × metric: schools add up to the district, and so do grades
     Table("checkpoint_30_60_90", "case when scope_type = 'school' then scope_value else 'ALL' end",
           "'grade'", "case when scope_type = 'grade' then scope_value else 'ALL' end",
@@ -157,6 +174,9 @@ class Result:
     n_equations: int = 0
     recovered: list[Finding] = field(default_factory=list)   # withheld counts the equations pin
     exposed: list[Finding] = field(default_factory=list)     # unpublished counts they pin, 0 < n < min_n
+    # equations whose counts are all published and do not add up: the attack's model of the marts
+    # is wrong there (a pipeline bug), so what it proves is void (names keys, never values)
+    contradicted: list[str] = field(default_factory=list)
 
 
 def _qty(expr: str) -> str:
@@ -193,7 +213,11 @@ def _attack(con, relation, use: list[Table], min_n: int | None, tol: float,
     """The attack; also returns the variables of ``recovered`` and ``exposed`` (the temp tables
     rc_cells_k, rc_eq and rc_vars stay for complete_suppression)."""
     _build_system(con, relation, use)
-    return _solve_system(con, min_n, tol, cache)
+    res, leaked = _solve_system(con, min_n, tol, cache)
+    res.contradicted = [eq for (eq,) in con.execute("""
+        select e.eq from rc_eq as e left join rc_vars as v using (var) group by e.eq
+        having bool_and(coalesce(v.known, false)) and abs(sum(e.coef * v.value)) > 0.5 order by e.eq""").fetchall()]
+    return res, leaked
 
 
 def _build_system(con, relation, use: list[Table]) -> None:

@@ -155,6 +155,7 @@ def assert_published_safely(con, min_n: int) -> None:
         assert orphans == 0, (mart, value)
     result = check_recoverability(con, min_n=min_n, present=MARTS)
     assert result.recovered == [] and result.exposed == []
+    assert result.contradicted == []        # every line of the marts adds up as the attack assumes
 
 
 @settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -260,4 +261,22 @@ def test_gate2_reports_recoverable_counts_by_cell_keys_only():
     con.execute("update tier_distribution set n_students = null where grade = 'ALL'")
     r = recoverability_check(con, {"tier_distribution"}, 10)
     assert r.success, r.message
+    con.close()
+
+
+def test_gate2_refuses_marts_whose_lines_do_not_add_up():
+    """The attack vouches for the marts only if their totals are the sums it assumes: a school's
+    grades that do not add up to its ALL row (a mart changed shape) fail gate 2 instead of passing
+    an attack on the wrong equations."""
+    from expectations.gate2 import recoverability_check
+    con = duckdb.connect()
+    con.execute("""create table tier_distribution as select * from (values
+        ('T', 'reading', 'A', '3', 40, 20, 10, 10), ('T', 'reading', 'A', '4', 30, 10, 10, 10),
+        ('T', 'reading', 'A', 'ALL', 71, 30, 20, 21)
+    ) t(cycle_id, subject, school_id, grade, n_students, n_tier1, n_tier2, n_tier3)""")
+    r = recoverability_check(con, {"tier_distribution"}, 10)
+    assert not r.success and r.failed_count == 2 and "do not add up" in r.message
+    assert "row|tested|T|reading|A|grade" in r.message and "71" not in r.message
+    con.execute("update tier_distribution set n_students = 70, n_tier3 = 20 where grade = 'ALL'")
+    assert recoverability_check(con, {"tier_distribution"}, 10).success
     con.close()
