@@ -259,10 +259,17 @@ def main(scale: str, full_year: bool = True) -> dict:
                 serial.append(str(p.relative_to(inbox)))
                 n += con.execute(sql.format(", parallel=false")).fetchone()[0]
         return n
+    # the first scan reads the files from disk; every stage after it reads them from the page
+    # cache, so the floor is the second scan (both are recorded)
+    t0 = time.time()
+    floor()
+    floor_cold_s = time.time() - t0
+    serial.clear()
     t0 = time.time()
     floor_rows = floor()
     floor_s = time.time() - t0
-    print(f"  floor      {floor_s:>8.1f} s  (DuckDB scans {len(files)} files, {floor_rows:,} rows, {size / 2**30:.2f} GiB)")
+    print(f"  floor      {floor_s:>8.1f} s  (DuckDB scans {len(files)} files, {floor_rows:,} rows, {size / 2**30:.2f} GiB; "
+          f"{floor_cold_s:.1f} s the first time, from disk)")
 
     from expectations.gate1 import run_gate1
     from expectations.gate2 import run_gate2
@@ -320,7 +327,7 @@ def main(scale: str, full_year: bool = True) -> dict:
                                     "which slows every stage and the floor alike"},
            "duckdb_memory_limit": os.environ.get("TUTORING_IMPACT_DUCKDB_MEMORY", "6GB"),
            "input_files": len(files), "input_gib": round(size / 2**30, 3), "input_rows": floor_rows,
-           "floor_seconds": round(floor_s, 2), "floor_serial_files": serial, "stages": results, "pipeline_seconds": round(total, 2),
+           "floor_seconds": round(floor_s, 2), "floor_cold_seconds": round(floor_cold_s, 2), "floor_serial_files": serial, "stages": results, "pipeline_seconds": round(total, 2),
            "peak_rss_mib": peak, "ratio_to_floor": round(total / floor_s, 2),
            "landing_tables": table_rates(landing), "landing_stage_seconds": landing.stage_seconds,
            "dbt_slowest": dbt_timings(dbt_target),
