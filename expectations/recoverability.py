@@ -355,8 +355,6 @@ def _protect(con, leaked: list[str], tol: float) -> list[str]:
     This is the textbook complementary-suppression model (a suppression pattern protects a cell
     when a feasible "shift" of the table moves it) without bounds; the cost makes head counts the
     last resort, where the greedy rule it replaces withheld them first on small districts."""
-    from scipy.optimize import linprog
-    from scipy.sparse import csr_matrix
     members: dict[str, list[tuple[str, float]]] = {}
     of_var: dict[str, list[str]] = {}
     for eq, var, coef in con.execute("select eq, var, coef from rc_eq").fetchall():
@@ -381,7 +379,7 @@ def _protect(con, leaked: list[str], tol: float) -> list[str]:
             # within one equation of the count no shift exists (the count's own equations'
             # other members have equations of their own, a rectangle's corner is two away)
             if radius >= 2 or not grown:
-                z = _shift(j, seen, eqs_in, members, cost, linprog, csr_matrix, tol, whole=not grown)
+                z = _shift(j, seen, eqs_in, members, cost, tol, whole=not grown)
             seen |= grown
             frontier, radius = grown, radius + 1
         for v, value in z.items():
@@ -392,11 +390,12 @@ def _protect(con, leaked: list[str], tol: float) -> list[str]:
     return withheld
 
 
-def _shift(j, seen, eqs_in, members, cost, linprog, csr_matrix, tol, whole: bool):
+def _shift(j: str, seen: set[str], eqs_in: set[str], members: dict, cost: dict, tol: float, whole: bool):
     """The least-cost z over the quantities ``seen`` with z_j = 1 and every equation of ``eqs_in``
     held (quantities outside ``seen`` fixed at 0), as {quantity: z}; None if there is none yet.
     ``whole``: ``seen`` is closed under the equations, so there is no wider neighbourhood to try."""
-    import numpy as np
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix
     order = sorted(seen)
     idx = {v: i for i, v in enumerate(order)}
     n = len(order)
