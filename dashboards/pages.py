@@ -97,7 +97,9 @@ def leadership() -> Page:
               "round(service_rate_among_need, 3) as service_rate_among_need, round(representation_index, 2) as "
               "representation_index, round(adequate_dosage_pct, 1) as adequate_dosage_pct, round(mean_growth_z, 3) as "
               "mean_growth_z, round(effect_sd, 3) as effect_sd from equity_by_subgroup "
-              f"where scope_type = 'district' and not suppressed and {latest('equity_by_subgroup')} "
+              # a row whose population is withheld (complementary suppression) still shows its rates
+              f"where scope_type = 'district' and {latest('equity_by_subgroup')} and coalesce(n_need, need_rate, "
+              "service_rate_among_need, representation_index, adequate_dosage_pct, mean_growth_z, effect_sd) is not null "
               "order by subject, dimension, value",
               ("equity_by_subgroup",), width=12, height=60,
               columns=("subject", "dimension", "value", "n_need", "need_rate", "service_rate_among_need",
@@ -346,7 +348,8 @@ def public() -> Page:
               "select subject, dimension, value, round(need_rate, 3) as need_rate, "
               "round(service_rate_among_need, 3) as service_rate_among_need, round(adequate_dosage_pct, 1) as "
               "adequate_dosage_pct, round(effect_sd, 3) as effect_sd from equity_by_subgroup "
-              f"where scope_type = 'district' and not suppressed and {latest('equity_by_subgroup')} "
+              f"where scope_type = 'district' and {latest('equity_by_subgroup')} and coalesce(need_rate, "
+              "service_rate_among_need, adequate_dosage_pct, effect_sd) is not null "
               "order by subject, dimension, value",
               ("equity_by_subgroup",), width=12,
               columns=("subject", "dimension", "value", "need_rate", "service_rate_among_need", "adequate_dosage_pct",

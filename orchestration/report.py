@@ -437,13 +437,15 @@ def write_report(config: Config, cycle: Cycle, folder: Path, version: str, outco
     html = []
     rows = M.rows("equity_by_subgroup", """select subject, dimension, value, n_need, need_rate, service_rate_among_need,
         representation_index, adequate_dosage_pct, mean_growth_z, effect_sd from {m} where cycle_id = ? and scope_type = 'district'
-        and not suppressed order by subject, dimension, value""")
+        and coalesce(n_need, need_rate, service_rate_among_need, representation_index, adequate_dosage_pct, mean_growth_z,
+                     effect_sd) is not null order by subject, dimension, value""")
     html.append(_table(["subject", "dimension", "group", "students in need", "need rate", "served among need",
                         "representation index", "adequate dosage", "mean growth z", "effect (SD)"],
                        [[escape(r[0]), escape(r[1]), escape(str(r[2])), fmt(r[3], "int"), fmt(r[4], "pct"), fmt(r[5], "pct"),
                          fmt(r[6]), fmt(r[7], "pct100"), fmt(r[8], "sd"), fmt(r[9], "sd")] for r in rows], 3))
     rows = M.rows("identification_audit", """select subject, dimension, value, n_need, n_tier3_not_served, referral_rate_among_need,
-        referral_gap, under_referred from {m} where cycle_id = ? and school_id = 'ALL' and not suppressed
+        referral_gap, under_referred from {m} where cycle_id = ? and school_id = 'ALL'
+        and coalesce(n_need, n_tier3_not_served, referral_rate_among_need, referral_gap) is not null
         order by subject, referral_gap nulls last""")
     html.append("<h3>Identification audit: who is referred, relative to need</h3>")
     html.append(_table(["subject", "dimension", "group", "students in need", "Tier 3 not served", "referral rate among need",
