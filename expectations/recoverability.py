@@ -205,19 +205,12 @@ def check_recoverability(con, relation=lambda m: m, tables: tuple[Table, ...] = 
     use = [t for t in tables if present is None or t.mart in present]
     if not use:
         return Result()
-    return _attack(con, relation, use, min_n, tol)[0]
-
-
-def _attack(con, relation, use: list[Table], min_n: int | None, tol: float,
-            cache: dict | None = None) -> tuple[Result, list[str]]:
-    """The attack; also returns the variables of ``recovered`` and ``exposed`` (the temp tables
-    rc_cells_k, rc_eq and rc_vars stay for complete_suppression)."""
     _build_system(con, relation, use)
-    res, leaked = _solve_system(con, min_n, tol, cache)
+    res = _solve_system(con, min_n, tol)[0]
     res.contradicted = [eq for (eq,) in con.execute("""
         select e.eq from rc_eq as e left join rc_vars as v using (var) group by e.eq
         having bool_and(coalesce(v.known, false)) and abs(sum(e.coef * v.value)) > 0.5 order by e.eq""").fetchall()]
-    return res, leaked
+    return res
 
 
 def _build_system(con, relation, use: list[Table]) -> None:
@@ -467,17 +460,15 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
             raise RuntimeError(f"complementary suppression did not settle in {max_rounds} rounds "
                                f"({len(leaked)} counts still leak); report it as a pipeline bug")
         out.rounds += 1
-        con.execute("create or replace temp table rc_chosen as select unnest(?) as var", [_protect(con, leaked, tol)])
-        chosen = con.execute("select count(*) from rc_chosen").fetchone()[0]
-        con.execute("""
-            create or replace temp table rc_withhold as
-            select distinct k.mart as w_mart, k.column_name as w_col, k.qty as w_qty, k.cycle_id as w_cycle,
-                   k.subject as w_subject, k.r as w_r, k.dim as w_dim, k.c as w_c
-            from rc_cells_k as k inner join rc_chosen using (var) where k.value is not null""")
-        out.quantities += chosen
+        chosen = _protect(con, leaked, tol)
+        con.execute("create or replace temp table rc_chosen as select unnest(?) as var", [chosen])
+        out.quantities += len(chosen)
         # the chosen quantities become unknowns of the same equations (what a new attack on the
         # updated marts would build); the marts themselves are updated once, after the last round
-        con.execute("insert into rc_withhold_all select * from rc_withhold")
+        con.execute("""
+            insert into rc_withhold_all
+            select distinct k.mart, k.column_name, k.qty, k.cycle_id, k.subject, k.r, k.dim, k.c
+            from rc_cells_k as k inner join rc_chosen using (var) where k.value is not null""")
         con.execute("update rc_cells_k set value = null where var in (select var from rc_chosen)")
         con.execute("update rc_vars set value = null, known = false where var in (select var from rc_chosen)")
     for mart, column in con.execute("select distinct w_mart, w_col from rc_withhold_all order by all").fetchall():
@@ -503,7 +494,7 @@ def complete_suppression(con, min_n: int, tables: tuple[Table, ...] = TABLES, pr
                         + " or ".join(f"tot.{s} is null" for s in sources) + "))")
         for statement in t.after:
             con.execute(statement)
-    for name in ("rc_leaked", "rc_chosen", "rc_withhold", "rc_withhold_all"):
+    for name in ("rc_chosen", "rc_withhold_all"):
         con.execute(f"drop table if exists {name}")
     out.seconds = time.perf_counter() - start
     return out
